@@ -1,0 +1,18 @@
+"""ember: a deep learning framework on NumPy with PyTorch's API.
+
+``import ember as torch`` and PyTorch code runs: tensors, autograd, ``nn``, ``optim``,
+``utils.data``. See README.md and docs/architecture.md.
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ._dtype import *  # noqa: F401,F403
+from ._dtype import dtype, finfo, iinfo  # noqa: F401
+from ._device import device  # noqa: F401
+from ._size import Size  # noqa: F401
+from ._tensor import Tensor  # noqa: F401
+from . import autograd  # noqa: F401
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa
+                                 is_grad_enabled, is_inference_mode_enabled)
+from .ops import *  # noqa: F401,F403

@@ -1,0 +1,222 @@
+"""The base of every primitive operation: ``Op``.
+
+A primitive is a class with its forward and its backward side by side::
+
+    class Exp(Op):
+        save_outputs = (0,)                      # backward needs exp(x): keep the output
+
+        def forward(self, x):                    # backend arrays in, array out
+            return np.exp(x)
+
+        def backward(self, grad):                # ember Tensors in and out
+            (y,) = self.saved_tensors
+            return grad * y
+
+    def exp(input):
+        return Exp.apply(input)
+
+``Op.apply`` runs ``forward`` on the inputs' arrays. If grad mode is on and an input requires
+grad, the op instance itself becomes the output's ``grad_fn``: it records its inputs' edges,
+shapes and dtypes, and the tensors listed in ``save_inputs``/``save_outputs``. ``backward``
+is written with ember operations, so running it with ``create_graph=True`` records a graph
+of its own (double backward). Gradients are returned per input in the input's broadcast
+shape; the engine reduces them to each input's shape and dtype (see ``sum_to_shape``).
+
+Inputs may be Tensors or plain values (Python scalars, arrays); plain values are constants.
+Parameters that are not inputs are passed as keyword arguments to ``apply`` and on to
+``forward``, which stores on ``self`` whatever backward needs.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd import anomaly_mode
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import Node, SavedTensor, accumulator_of
+from .._dtype import NP_TO_DTYPE
+from .._tensor import Tensor, _wrap, _make_result
+
+__all__ = ["Op", "sum_to_shape", "tensor_method", "as_array"]
+
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+class Op(Node):
+    """Base class of primitive operations (see the module docstring)."""
+
+    save_inputs: tuple = ()       # positions of inputs that backward reads via saved_tensors
+    save_outputs: tuple = ()      # positions of outputs that backward reads via saved_tensors
+    is_view = False               # output 0 shares memory with input 0 (a view)
+    nondiff_outputs: tuple = ()   # outputs that never carry gradient (indices, masks)
+    differentiable = True         # False: outputs never require grad (comparisons, argmax)
+    needs_input_grad: tuple = ()
+
+    def forward(self, *arrays, **params):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def backward(self, *grads):  # pragma: no cover - overridden
+        raise NotImplementedError(f"the derivative for '{self.name()}' is not implemented")
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        op = _new(cls)
+        arrays = []
+        requires = False
+        for x in inputs:                    # (a plain loop: cheaper than a comprehension)
+            if isinstance(x, Tensor):
+                arrays.append(x._data)
+                if x._requires_grad:
+                    requires = True
+            else:
+                arrays.append(x)
+        out = op.forward(*arrays, **params)
+        state = STATE
+        if type(out) is tuple:
+            result = tuple(_wrap(o if type(o) is _ndarray else np.asarray(o)) for o in out)
+            outs = result
+        else:
+            result = _new(Tensor)           # _wrap, inlined: this is the hottest line
+            result._data = out if type(out) is _ndarray else np.asarray(out)
+            result._requires_grad = False
+            result.grad_fn = None
+            result._vc = [0]
+            result._base = None
+            outs = (result,)
+        if op.is_view:
+            _mark_view(result if type(out) is not tuple else result[0], inputs[0], cls, params)
+        if requires and state.enabled and cls.differentiable:
+            op._record(inputs, outs)
+        if state.inference:
+            for o in outs:
+                o._inference = True
+        return result
+
+    def _record(self, inputs, outs):
+        """Make this op the grad_fn of ``outs``: remember the inputs' edges, shapes and
+        dtypes, and the tensors backward will read."""
+        cls = type(self)
+        edges, meta, needs = [], [], []
+        for x in inputs:
+            if isinstance(x, Tensor) and x._requires_grad:
+                fn = x.grad_fn
+                edges.append((fn, x._output_nr) if fn is not None else (accumulator_of(x), 0))
+                meta.append((x._data.shape, NP_TO_DTYPE[x._data.dtype]))
+                needs.append(True)
+            else:
+                edges.append((None, 0))
+                meta.append(None)
+                needs.append(False)
+        self.next_functions = tuple(edges)
+        self._input_meta = tuple(meta)
+        self.needs_input_grad = tuple(needs)
+        self._output_meta = tuple((o._data.shape, NP_TO_DTYPE[o._data.dtype]) for o in outs)
+        nondiff = cls.nondiff_outputs
+        for i, o in enumerate(outs):
+            if i not in nondiff and o._data.dtype.kind in "fc":
+                o._requires_grad = True
+                o.grad_fn = self
+                if i:
+                    o._output_nr = i
+        if cls.save_inputs or cls.save_outputs:
+            self._saved = tuple(
+                [SavedTensor(_as_tensor_for_saving(inputs[i])) for i in cls.save_inputs]
+                + [SavedTensor(outs[i], i) for i in cls.save_outputs])
+        if anomaly_mode.STATE.enabled:
+            anomaly_mode.record(self)
+
+    def _backward(self, grads):
+        """Engine entry point: materialize missing output grads, call backward, and return
+        one gradient (or None) per input."""
+        n_in = len(self.next_functions)
+        if all(g is None for g in grads):
+            return (None,) * n_in
+        if len(grads) > 1 and any(g is None for g in grads):
+            grads = [g if g is not None else _zeros(m) for g, m in zip(grads, self._output_meta)]
+        result = self.backward(*grads)
+        if type(result) is not tuple:
+            result = (result,)
+        if len(result) != n_in:
+            raise RuntimeError(f"{self.name()}.backward returned {len(result)} gradients, "
+                               f"expected {n_in}")
+        return result
+
+
+def _zeros(meta):
+    shape, dt = meta
+    return _wrap(np.zeros(shape, dtype=dt.np))
+
+
+def _as_tensor_for_saving(x):
+    if isinstance(x, Tensor):
+        if x._inference:
+            raise RuntimeError("Inference tensors cannot be saved for backward. To work around "
+                               "you can make a clone to get a normal tensor and use it in "
+                               "autograd.")
+        return x
+    return _wrap(np.asarray(x))
+
+
+def _mark_view(out, src, cls, params):
+    """``out`` is a view of ``src``: share the version counter and remember how to replay
+    the view from the base (for in-place ops on views, see ember.ops.inplace)."""
+    out._vc = src._vc
+    base = src._base
+    if base is None:
+        out._base = src
+        out._view_fn = lambda b: cls.apply(b, **params)
+    else:
+        out._base = base
+        parent = src._view_fn
+        out._view_fn = lambda b: cls.apply(parent(b), **params)
+
+
+# ---------------------------------------------------------------------------------------
+# Broadcast reduction: the one place where a gradient is summed back to an input's shape.
+
+class SumToShape(Op):
+    """Sum a broadcast gradient back to ``shape`` (the engine's reduction step)."""
+
+    def forward(self, x, shape):
+        self.in_shape = x.shape
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            i + lead for i, s in enumerate(shape) if s == 1 and x.shape[i + lead] != 1)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(shape) if lead else y
+
+    def backward(self, grad):
+        from .shape import expand
+        return expand(grad, self.in_shape)
+
+
+def sum_to_shape(grad: Tensor, shape, node=None) -> Tensor:
+    """Reduce ``grad`` to ``shape`` by summing over broadcast dimensions."""
+    gshape = grad._data.shape
+    if len(gshape) < len(shape) or any(
+            s != 1 and s != g for s, g in zip(shape[::-1], gshape[::-1])):
+        where = f" in {node.name()}" if node is not None else ""
+        raise RuntimeError(f"Function{where} returned an invalid gradient - got "
+                           f"[{', '.join(map(str, gshape))}] but expected shape compatible with "
+                           f"[{', '.join(map(str, shape))}]")
+    return SumToShape.apply(grad, shape=tuple(shape))
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers shared by the op families
+
+def tensor_method(fn=None, *, name=None):
+    """Decorator: also expose a function as a ``Tensor`` method (``x.exp()``)."""
+    def attach(f):
+        setattr(Tensor, name or f.__name__, f)
+        return f
+    return attach(fn) if fn is not None else attach
+
+
+def as_array(x):
+    """The array behind a Tensor, or ``x`` itself."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+# re-exported for op modules
+__all__ += ["Tensor", "_wrap", "_make_result"]
