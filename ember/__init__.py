@@ -16,3 +16,6 @@ from . import autograd  # noqa: F401
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa
                                  is_grad_enabled, is_inference_mode_enabled)
 from .ops import *  # noqa: F401,F403
+from ._random import *  # noqa: F401,F403
+from ._print import *  # noqa: F401,F403
+from . import linalg, cuda, backends, random  # noqa: F401,E402
