@@ -150,13 +150,14 @@ class SavedTensor:
     __slots__ = ("tensor", "data", "version_counter", "version", "output_nr")
 
     def __init__(self, tensor, output_nr=None):
-        self.version_counter = tensor._vc
-        self.version = tensor._vc[0]
+        vc = self.version_counter = tensor._vc
+        self.version = vc[0]
         self.output_nr = output_nr
         if output_nr is None:
-            self.tensor, self.data = tensor, None
+            self.tensor = tensor
         else:
-            self.tensor, self.data = None, tensor._data
+            self.tensor = None
+            self.data = tensor._data
 
     def unpack(self, node):
         if self.version_counter[0] != self.version:

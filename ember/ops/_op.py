@@ -39,6 +39,7 @@ from .._tensor import Tensor, _wrap, _make_result
 __all__ = ["Op", "sum_to_shape", "tensor_method", "as_array"]
 
 _new = object.__new__
+_NO_EDGE = (None, 0)
 _ndarray = np.ndarray
 
 
@@ -50,7 +51,6 @@ class Op(Node):
     is_view = False               # output 0 shares memory with input 0 (a view)
     nondiff_outputs: tuple = ()   # outputs that never carry gradient (indices, masks)
     differentiable = True         # False: outputs never require grad (comparisons, argmax)
-    needs_input_grad: tuple = ()
 
     def forward(self, *arrays, **params):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -96,34 +96,50 @@ class Op(Node):
         """Make this op the grad_fn of ``outs``: remember the inputs' edges, shapes and
         dtypes, and the tensors backward will read."""
         cls = type(self)
-        edges, meta, needs = [], [], []
+        edges, meta = [], []
         for x in inputs:
             if isinstance(x, Tensor) and x._requires_grad:
                 fn = x.grad_fn
                 edges.append((fn, x._output_nr) if fn is not None else (accumulator_of(x), 0))
                 meta.append((x._data.shape, NP_TO_DTYPE[x._data.dtype]))
-                needs.append(True)
             else:
-                edges.append((None, 0))
+                edges.append(_NO_EDGE)
                 meta.append(None)
-                needs.append(False)
         self.next_functions = tuple(edges)
-        self._input_meta = tuple(meta)
-        self.needs_input_grad = tuple(needs)
-        self._output_meta = tuple((o._data.shape, NP_TO_DTYPE[o._data.dtype]) for o in outs)
+        self._input_meta = meta
         nondiff = cls.nondiff_outputs
-        for i, o in enumerate(outs):
-            if i not in nondiff and o._data.dtype.kind in "fc":
+        if len(outs) == 1:
+            o = outs[0]
+            odt = NP_TO_DTYPE[o._data.dtype]
+            self._output_meta = ((o._data.shape, odt),)
+            if not nondiff and odt._category >= 2:
                 o._requires_grad = True
                 o.grad_fn = self
-                if i:
-                    o._output_nr = i
+        else:
+            self._output_meta = tuple([(o._data.shape, NP_TO_DTYPE[o._data.dtype])
+                                       for o in outs])
+            for i, o in enumerate(outs):
+                if i not in nondiff and o._data.dtype.kind in "fc":
+                    o._requires_grad = True
+                    o.grad_fn = self
+                    if i:
+                        o._output_nr = i
         if cls.save_inputs or cls.save_outputs:
-            self._saved = tuple(
-                [SavedTensor(_as_tensor_for_saving(inputs[i])) for i in cls.save_inputs]
-                + [SavedTensor(outs[i], i) for i in cls.save_outputs])
+            saved = []
+            for i in cls.save_inputs:
+                x = inputs[i]
+                saved.append(SavedTensor(x if isinstance(x, Tensor) and not x._inference
+                                         else _as_tensor_for_saving(x)))
+            for i in cls.save_outputs:
+                saved.append(SavedTensor(outs[i], i))
+            self._saved = saved
         if anomaly_mode.STATE.enabled:
             anomaly_mode.record(self)
+
+    @property
+    def needs_input_grad(self) -> tuple:
+        """Per input: whether backward must produce its gradient."""
+        return tuple([m is not None for m in self._input_meta])
 
     def _backward(self, grads):
         """Engine entry point: materialize missing output grads, call backward, and return
