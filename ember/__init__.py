@@ -18,4 +18,6 @@ from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inferen
 from .ops import *  # noqa: F401,F403
 from ._random import *  # noqa: F401,F403
 from ._print import *  # noqa: F401,F403
+from ._misc import *  # noqa: F401,F403
 from . import linalg, cuda, backends, random  # noqa: F401,E402
+from . import nn  # noqa

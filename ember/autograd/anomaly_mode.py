@@ -6,12 +6,12 @@ node, and an error raised inside a node's backward is reported with that forward
 """
 from __future__ import annotations
 
-import sys
 import threading
 import traceback
 import warnings
 
-__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled"]
 
 
 class _AnomalyState(threading.local):
@@ -23,7 +23,13 @@ STATE = _AnomalyState()
 
 
 def is_anomaly_enabled() -> bool:
+    """Whether anomaly detection is on (in this thread)."""
     return STATE.enabled
+
+
+def is_anomaly_check_nan_enabled() -> bool:
+    """Whether anomaly detection also checks backward results for NaN."""
+    return STATE.check_nan
 
 
 class detect_anomaly:
@@ -72,15 +78,20 @@ def _forward_trace(node) -> str:
     return "".join(traceback.format_list(node._anomaly_trace))
 
 
+def _warn_trace(node):
+    # PyTorch reports the forward stack as a warning, then raises the error itself
+    trace = _forward_trace(node)
+    if trace:
+        warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused "
+                      f"the error:\n{trace}", UserWarning, stacklevel=2)
+
+
 def run_node(node, grads):
     """Run ``node``'s backward, attaching the forward stack to any error it raises."""
     try:
         return node._backward(grads)
     except Exception:
-        trace = _forward_trace(node)
-        if trace:
-            sys.stderr.write(f"Error detected in {node.name()}. Traceback of forward call that "
-                             f"caused the error:\n{trace}")
+        _warn_trace(node)
         raise
 
 
@@ -92,9 +103,6 @@ def check_nan(node, in_grads):
             continue
         data = g._data
         if data.dtype.kind in "fc" and data.size and bool((data != data).any()):
-            trace = _forward_trace(node)
-            if trace:
-                sys.stderr.write(f"Error detected in {node.name()}. Traceback of forward call "
-                                 f"that caused the error:\n{trace}")
+            _warn_trace(node)
             raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th "
                                "output.")

@@ -1,16 +1,25 @@
 """The backward pass: walk the graph from the outputs to the leaves, iteratively.
 
 1. Discover the nodes reachable from the roots and count, for each node, how many edges
-   lead into it (its dependencies).
+   lead into it (its dependencies). With ``inputs`` given, only the nodes that lead to one
+   of them run.
 2. Start from the roots with their gradients. A node runs once every edge into it has
-   delivered its gradient; its results are reduced to each input's shape and dtype (the one
-   place where broadcasting is undone) and added into the buffers of the next nodes.
-3. Leaves collect their gradient in ``AccumulateGrad`` nodes, or hand it back to
+   delivered its gradient (summed per output in a buffer). Then, in PyTorch's order:
+   tensor hooks (``Tensor.register_hook``, leaf hooks at a leaf's ``AccumulateGrad``),
+   ``retain_grad``, capture for ``autograd.grad``/``backward(inputs=...)``, node pre-hooks,
+   the node's backward, node post-hooks.
+3. Each returned gradient is reduced to its input's shape and cast to its dtype (the one
+   place where broadcasting is undone: ``sum_to_shape``) and added into the next node's
+   buffer.
+4. Leaves collect their gradient in ``AccumulateGrad`` nodes, or hand it back to
    ``autograd.grad`` when asked for it as an input.
 
-No recursion anywhere, so a 100,000-op chain backpropagates with a flat stack.
+No recursion anywhere, so a 100,000-op chain backpropagates with a flat stack. A node's
+saved tensors are freed right after it runs unless ``retain_graph``.
 """
 from __future__ import annotations
+
+import warnings
 
 from . import anomaly_mode
 from .grad_mode import STATE
@@ -28,16 +37,85 @@ def _capture_point(t):
     return accumulator_of(t), 0
 
 
+def _is_retain_hook(hook) -> bool:
+    # retain_grad's hook runs after every other tensor hook, as in PyTorch (so .grad shows
+    # the gradient the other hooks produced). It is recognised by a marker attribute, or by
+    # the qualified name of the closure Tensor.retain_grad registers.
+    return getattr(hook, "_retains_grad_hook", False) or \
+        getattr(hook, "__qualname__", "") == "Tensor.retain_grad.<locals>.keep"
+
+
+def _run_tensor_hooks(hooks, grad, shared):
+    """Run tensor hooks on one gradient, retain_grad's last; a returned tensor replaces it."""
+    retain = None
+    for hook in list(hooks):
+        if _is_retain_hook(hook):
+            retain = (retain or []) + [hook]
+            continue
+        new = hook(grad)
+        if new is not None:
+            grad = new
+            shared.add(id(new._data))        # the hook's caller may keep it: never steal it
+    for hook in retain or ():
+        hook(grad)
+    return grad
+
+
+def _find_graph(root_nodes):
+    """{node: [child nodes, with multiplicity]} for every node reachable from the roots."""
+    children = {}
+    stack = list(root_nodes)
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        kids = [nxt for nxt, _ in node.next_functions if nxt is not None]
+        children[node] = kids
+        for k in kids:
+            if k not in seen:
+                seen.add(k)
+                stack.append(k)
+    return children
+
+
+def _nodes_to_run(children, root_nodes, targets, run_targets):
+    """With ``inputs`` given: the set of nodes that must run (those with a child that leads
+    to a target), plus the targets themselves when ``run_targets`` (leaf accumulators in
+    ``backward(inputs=...)``)."""
+    order = _topological(children, root_nodes)
+    leads = {}
+    runs = set()
+    for node in reversed(order):              # children before parents
+        child_leads = False
+        for k in children[node]:
+            if leads[k]:
+                child_leads = True
+                break
+        leads[node] = child_leads or node in targets
+        if child_leads:
+            runs.add(node)
+    if run_targets:
+        runs.update(run_targets)
+    return runs
+
+
 def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                  allow_unused=False, accumulate=True):
     """Backpropagate ``grad_tensors`` from ``tensors``.
 
     With ``accumulate`` (``Tensor.backward``) leaf gradients go into ``.grad`` (only of
-    ``inputs`` when given). Without it (``autograd.grad``) the gradients of ``inputs`` are
-    returned and no ``.grad`` is touched.
+    ``inputs`` when given; non-leaf ``inputs`` retain their grad). Without it
+    (``autograd.grad``) the gradients of ``inputs`` are returned and no ``.grad`` is touched.
     """
     from .._tensor import Tensor
-    from ..ops._op import sum_to_shape
+    from ..ops.inplace import refresh_view
+
+    # views whose base changed in place since: bring their grad_fn up to date first
+    for t in tensors:
+        if t._base is not None:
+            refresh_view(t)
+    for t in inputs or ():
+        if t._base is not None:
+            refresh_view(t)
 
     # ---- roots ------------------------------------------------------------------------
     roots = []
@@ -49,55 +127,54 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         else:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not "
                                "have a grad_fn")
+    root_nodes = [r[0] for r in roots]
 
-    # ---- capture points for `inputs` --------------------------------------------------
-    captures = None                      # {(node, nr): position in inputs}
+    # ---- what to capture and what to run -------------------------------------------------
+    captures = None                    # {(node, nr): [positions in inputs]}
+    runs = None                        # None: every reachable node runs
     if inputs is not None:
         captures = {}
+        run_targets = set()
+        seen_inputs = set()
         for pos, t in enumerate(inputs):
-            captures.setdefault(_capture_point(t), []).append(pos)
-
-    # ---- discover the graph -------------------------------------------------------------
-    children = {}                        # node -> list of child nodes (with multiplicity)
-    stack = [r[0] for r in roots]
-    seen = set(stack)
-    while stack:
-        node = stack.pop()
-        kids = [nxt for nxt, _ in node.next_functions if nxt is not None]
-        children[node] = kids
-        for k in kids:
-            if k not in seen:
-                seen.add(k)
-                stack.append(k)
-
-    # With `inputs`, run only the nodes that lead to one of them.
-    if captures is not None:
-        target_nodes = {node for node, _ in captures}
-        leads = {}                       # node -> whether it reaches a capture node
-        order = _topological(children, [r[0] for r in roots])
-        for node in reversed(order):     # children before parents
-            leads[node] = node in target_nodes or any(leads[k] for k in children[node])
-        runs = {n for n in order if any(leads[k] for k in children[n])
-                and not (isinstance(n, AccumulateGrad))}
+            point = _capture_point(t)
+            if accumulate:
+                if id(t) in seen_inputs:   # backward(inputs=[x, x]) accumulates once
+                    continue
+                seen_inputs.add(id(t))
+                if isinstance(point[0], AccumulateGrad):
+                    run_targets.add(point[0])
+                else:
+                    # as in PyTorch, a non-leaf input of backward() retains its grad (from
+                    # now on): its .grad is filled by the retain_grad hook
+                    t.retain_grad()
+            captures.setdefault(point, []).append(pos)
+        children = _find_graph(root_nodes)
+        targets = {node for node, _ in captures}
+        runs = _nodes_to_run(children, root_nodes, targets, run_targets)
+        needed = runs | targets
     else:
-        runs = target_nodes = None
+        children = _find_graph(root_nodes)
+        needed = None
 
     deps = {}
     for node, kids in children.items():
         if runs is not None and node not in runs:
             continue
         for k in kids:
-            deps[k] = deps.get(k, 0) + 1
+            if needed is None or k in needed:
+                deps[k] = deps.get(k, 0) + 1
 
     # ---- run ---------------------------------------------------------------------------
-    buffers = {}                          # node -> list of accumulated grads per output
-    routed = {}                           # id(array) -> times handed on (to detect aliasing)
+    buffers = {}                       # node -> list of summed grads, one per output
+    routed = {}                        # id(array) -> times handed on (aliasing detection)
+    shared = set()                     # ids of arrays someone outside the engine may hold
     for node, nr, g in roots:
         buf = buffers.get(node)
         if buf is None:
             buf = buffers[node] = [None] * max(1, len(node._output_meta))
         buf[nr] = g if buf[nr] is None else buf[nr] + g
-        routed[id(g._data)] = routed.get(id(g._data), 0) + 1
+        shared.add(id(g._data))        # the caller's own gradient: never stolen into .grad
     ready = [n for n in buffers if deps.get(n, 0) == 0]
     results = [None] * len(inputs) if inputs is not None else None
     anomaly = anomaly_mode.STATE.enabled
@@ -107,55 +184,79 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
-            if node._tensor_pre_hooks:
+            is_acc = isinstance(node, AccumulateGrad)
+
+            # 1. tensor hooks and retain_grad, 2. capture for autograd.grad and
+            # backward(inputs=...). PyTorch's order: autograd.grad captures a node that also
+            # has to run *before* its tensor hooks, one that only is captured after them.
+            runs_node = runs is None or node in runs
+            if captures is not None and not accumulate and runs_node:
+                _capture(node, grads, captures, results)
+            if is_acc:
+                leaf_hooks = node.variable._hooks
+                if leaf_hooks and grads[0] is not None:
+                    grads[0] = _run_tensor_hooks(leaf_hooks.values(), grads[0], shared)
+            elif node._tensor_pre_hooks:
                 for nr, hooks in node._tensor_pre_hooks.items():
-                    for hook in list(hooks):
-                        if grads[nr] is not None:
-                            new = hook(grads[nr])
-                            if new is not None:
-                                grads[nr] = new
+                    if hooks and grads[nr] is not None:
+                        grads[nr] = _run_tensor_hooks(hooks, grads[nr], shared)
             if captures is not None:
-                for nr in range(len(grads)):
-                    for pos in captures.get((node, nr), ()):
-                        results[pos] = grads[nr]
-                if runs is not None and node not in runs:
+                if not accumulate and not runs_node:
+                    _capture(node, grads, captures, results)
+                if not runs_node:
                     continue
-            if isinstance(node, AccumulateGrad):
-                if accumulate:
-                    _accumulate(node.variable, grads[0], create_graph, routed)
-                continue
+
+            # 3. node pre-hooks
             if node._pre_hooks:
                 for hook in list(node._pre_hooks):
                     new = hook(tuple(grads))
                     if new is not None:
                         grads = list(new)
+                        for g in grads:
+                            if g is not None:
+                                shared.add(id(g._data))
+
+            # 4a. a leaf: accumulate into .grad
+            if is_acc:
+                if accumulate and grads[0] is not None:
+                    _accumulate(node.variable, grads[0], create_graph, routed, shared)
+                    for fn in list(node.variable._post_accumulate_hooks or ()):
+                        fn(node.variable)
+                if node._post_hooks:
+                    for hook in list(node._post_hooks):
+                        hook((), tuple(grads))
+                continue
+
+            # 4b. an operation: its backward, then post-hooks
             if anomaly:
                 in_grads = anomaly_mode.run_node(node, grads)
             else:
                 in_grads = node._backward(grads)
+            if getattr(node, "_user_backward", False):   # autograd.Function: user arrays
+                for g in in_grads:
+                    if g is not None and isinstance(g, Tensor):
+                        shared.add(id(g._data))
             if node._post_hooks:
                 for hook in list(node._post_hooks):
                     new = hook(tuple(in_grads), tuple(grads))
                     if new is not None:
                         in_grads = tuple(new)
+                        for g in in_grads:
+                            if g is not None:
+                                shared.add(id(g._data))
             if anomaly:
                 anomaly_mode.check_nan(node, in_grads)
             if not retain_graph:
                 node._release()
-            for (child, nr), g, meta in zip(node.next_functions, in_grads, node._input_meta):
+
+            # 5. hand the gradients on
+            for i, ((child, nr), g) in enumerate(zip(node.next_functions, in_grads)):
                 if child is None:
                     continue
-                if runs is not None and child not in runs and child not in target_nodes:
+                if needed is not None and child not in needed:
                     continue
                 if g is not None:
-                    if not isinstance(g, Tensor):
-                        raise TypeError(f"{node.name()} returned a gradient of type "
-                                        f"{type(g).__name__}, expected a Tensor")
-                    shape, dt = meta
-                    if g._data.shape != shape:
-                        g = sum_to_shape(g, shape, node)
-                    if g.dtype is not dt:
-                        g = g.to(dt)
+                    g = _validate_grad(node, i, g, node._input_meta[i])
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * max(1, len(child._output_meta))
@@ -168,60 +269,108 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 left = deps[child] - 1
                 deps[child] = left
                 if left == 0:
-                    if child in buffers:
-                        ready.append(child)
-                    elif isinstance(child, AccumulateGrad):
-                        pass          # nothing arrived for this leaf
-                    else:
-                        # every incoming gradient was None: propagate "no gradient" further
+                    if child not in buffers:
+                        # every incoming gradient was None: run it with "no gradient", so
+                        # that its own children get their dependencies counted down
                         buffers[child] = [None] * max(1, len(child._output_meta))
-                        ready.append(child)
+                    ready.append(child)
     finally:
         STATE.enabled = prev_mode
 
     if inputs is not None and not accumulate:
-        for pos, r in enumerate(results):
-            if r is None and not allow_unused:
-                raise RuntimeError(
-                    "One of the differentiated Tensors appears to not have been used in the "
-                    "graph. Set allow_unused=True if this is the desired behavior.")
+        if not allow_unused:
+            for pos, r in enumerate(results):
+                if r is None:
+                    raise RuntimeError(
+                        f"The differentiated Tensor at index {pos} appears to not have been "
+                        "used in the graph. Set allow_unused=True if this is the desired "
+                        "behavior.")
         return results
-    if inputs is not None and accumulate:
-        for t, g in zip(inputs, results):
-            if g is not None:
-                _accumulate(t, g, create_graph, routed)
     return None
 
 
-def _accumulate(variable, grad, create_graph, routed):
-    """Add ``grad`` into ``variable.grad`` (the leaf's AccumulateGrad step)."""
-    if grad is None:
-        return
-    hooks = variable._hooks
-    if hooks:
-        for hook in list(hooks.values()):
-            new = hook(grad)
-            if new is not None:
-                grad = new
+def _capture(node, grads, captures, results):
+    for nr in range(len(grads)):
+        for pos in captures.get((node, nr), ()):
+            results[pos] = grads[nr]
+
+
+def _validate_grad(node, i, g, meta):
+    """Check the gradient a node returned for its input ``i`` and bring it to the input's
+    shape (summing broadcast dimensions) and dtype."""
+    from .._tensor import Tensor
+    if not isinstance(g, Tensor):
+        raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
+    shape, dt = meta
+    gshape = g._data.shape
+    if gshape != shape:
+        if len(gshape) < len(shape) or any(s != 1 and s != d for s, d in
+                                           zip(reversed(shape), reversed(gshape))):
+            raise RuntimeError(
+                f"Function {node.name()} returned an invalid gradient at index {i} - got "
+                f"[{', '.join(map(str, gshape))}] but expected shape compatible with "
+                f"[{', '.join(map(str, shape))}]")
+        from ..ops._op import sum_to_shape
+        g = sum_to_shape(g, shape, node)
+    if g._data.dtype != dt.np:
+        if g._data.dtype.kind == "c" and dt.np.kind != "c":
+            g = g.real
+        g = g.to(dt)
+    return g
+
+
+def _accumulate(variable, grad, create_graph, routed, shared):
+    """Add ``grad`` into ``variable.grad`` (the leaf's AccumulateGrad step, also used for
+    non-leaf ``inputs`` of ``backward``).
+
+    The first gradient is taken over without a copy when no one else can hold its array;
+    later ones are added in place, or out of place when the graph of the gradient is being
+    recorded (``create_graph``), as PyTorch does.
+    """
     from .._tensor import _wrap
     old = variable._grad
+    arr = grad._data
+    alias = (id(arr) in shared or routed.get(id(arr), 0) > 1 or not arr.flags.owndata
+             or not arr.flags.writeable)
     if old is None:
-        if create_graph:
-            variable._grad = grad
+        if grad._requires_grad:
+            variable._grad = _clone(grad) if alias else grad
         else:
-            arr = grad._data
-            # A gradient array may be shared: handed to two inputs (x + x), a view of another
-            # buffer, or the user's own `gradient` argument. Copy unless it is ours alone.
-            if routed.get(id(arr), 0) > 1 or not arr.flags.owndata or not arr.flags.writeable:
-                arr = arr.copy()
-            variable._grad = _wrap(arr)
-    elif create_graph or old.requires_grad:
+            variable._grad = _wrap(arr.copy() if alias else arr)
+    elif create_graph or old._requires_grad or grad._requires_grad or \
+            not old._data.flags.writeable:
         variable._grad = old + grad
     else:
-        old._data += grad._data
+        old._data += arr
         old._vc[0] += 1
-    for fn in (variable._post_accumulate_hooks or ()):
-        fn(variable)
+
+
+_CLONE = []
+
+
+def _clone(t):
+    """A differentiable copy (``CloneBackward0``) of ``t``."""
+    if not _CLONE:
+        from ..ops._op import Op
+
+        class Clone(Op):
+            def forward(self, x):
+                return x.copy()
+
+            def backward(self, grad):
+                return grad
+
+        _CLONE.append(Clone)
+    return _CLONE[0].apply(t)
+
+
+def warn_create_graph_backward():
+    warnings.warn(
+        "Using backward() with create_graph=True will create a reference cycle between the "
+        "parameter and its gradient which can cause a memory leak. We recommend using "
+        "autograd.grad when creating the graph to avoid this. If you have to use this "
+        "function, make sure to reset the .grad fields of your parameters to None after use "
+        "to break the cycle and avoid the leak.", UserWarning, stacklevel=4)
 
 
 def _topological(children, roots):

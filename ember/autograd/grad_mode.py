@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+import warnings
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
            "is_inference_mode_enabled"]
@@ -34,7 +35,11 @@ class _DecoratorContextManager:
 
     def __call__(self, func):
         if inspect.isclass(func):
-            raise TypeError(f"{type(self).__name__} cannot decorate a class")
+            warnings.warn("Decorating classes is deprecated and will be disabled in future "
+                          "versions. You should only decorate functions or methods. To "
+                          "preserve the current behavior of class decoration, you can directly "
+                          "decorate the `__init__` method and nothing else.", FutureWarning,
+                          stacklevel=2)
         if inspect.isgeneratorfunction(func):
             @functools.wraps(func)
             def generator(*args, **kwargs):
@@ -66,7 +71,16 @@ class _DecoratorContextManager:
         return type(self)()
 
 
-class no_grad(_DecoratorContextManager):
+class _NoParamDecorator(_DecoratorContextManager):
+    """Also usable as a bare decorator: ``@ember.no_grad`` as well as ``@ember.no_grad()``."""
+
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
+
+
+class no_grad(_NoParamDecorator):
     """Disable recording of operations: results have ``requires_grad=False``.
 
     Example::
@@ -87,7 +101,7 @@ class no_grad(_DecoratorContextManager):
         return False
 
 
-class enable_grad(_DecoratorContextManager):
+class enable_grad(_NoParamDecorator):
     """Enable recording of operations inside a ``no_grad`` region."""
 
     def __init__(self):
@@ -108,11 +122,17 @@ class set_grad_enabled(_DecoratorContextManager):
 
     def __init__(self, mode: bool):
         if not isinstance(mode, bool):
-            raise TypeError(f"set_grad_enabled(): argument 'mode' must be bool, not "
-                            f"{type(mode).__name__}")
+            raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be "
+                            f"bool, not {type(mode).__name__}")
         self.prev = STATE.enabled
         self.mode = mode
         STATE.enabled = mode
+
+    def __call__(self, func):
+        # used as a decorator: the mode applies inside the function only, so undo the
+        # immediate switch the constructor made
+        STATE.enabled = self.prev
+        return super().__call__(func)
 
     def __enter__(self):
         STATE.enabled = self.mode
@@ -127,24 +147,25 @@ class set_grad_enabled(_DecoratorContextManager):
 
 class inference_mode(_DecoratorContextManager):
     """Like ``no_grad``; tensors made inside are marked as inference tensors
-    (``is_inference()``), which cannot later be saved for backward."""
+    (``is_inference()``), which cannot later be saved for backward or changed in place
+    outside inference mode. ``inference_mode(False)`` turns both inference mode off and
+    grad mode on, as PyTorch does. Works bare (``@ember.inference_mode``) too."""
+
+    def __new__(cls, mode=True):
+        if isinstance(mode, bool):
+            return super().__new__(cls)
+        return cls()(mode)                  # bare decorator: `mode` is the function
 
     def __init__(self, mode: bool = True):
+        if not isinstance(mode, bool):      # bare-decorator call: __new__ did the work
+            return
         self.mode = mode
         self.prev = (False, False)
 
-    def __call__(self, func=None):
-        if isinstance(func, bool):          # @inference_mode(False) style handled by __init__
-            return type(self)(func)
-        return super().__call__(func)
-
     def __enter__(self):
         self.prev = (STATE.enabled, STATE.inference)
-        if self.mode:
-            STATE.enabled = False
-            STATE.inference = True
-        else:
-            STATE.inference = False
+        STATE.enabled = not self.mode
+        STATE.inference = self.mode
 
     def __exit__(self, *exc):
         STATE.enabled, STATE.inference = self.prev

@@ -3,19 +3,182 @@
 Binary operations accept Tensors and Python scalars on either side. Operands are first
 brought to the dtype ``ember.result_type`` gives (PyTorch's promotion, not NumPy's), then the
 NumPy kernel runs; a Python scalar stays a scalar, so NumPy keeps the tensor's dtype.
+Functions that PyTorch computes in floating point (``exp``, ``sqrt``, true division, ...) give
+integer and bool inputs the default float dtype.
+
+Every forward runs with NumPy's floating-point warnings switched off (PyTorch never warns
+about ``log(0)`` or ``inf - inf``); see ``_quiet``. The backward of each op is written in
+ember operations, so double backward works. Complex inputs follow PyTorch's convention: the
+gradient of a holomorphic ``f`` is ``grad * conj(f'(z))``.
+
+``erf``, ``erfc``, ``erfinv`` and ``i0`` are computed here in NumPy (which has no such
+functions), in float64, to within a few units in the 15th significant digit; see the section
+"special functions".
 """
 from __future__ import annotations
+
+import builtins
+import functools
+import math
+import warnings
 
 import numpy as np
 
 from .. import _dtype
-from .._dtype import result_type
+from .._dtype import result_type, NP_TO_DTYPE
+from ..autograd.grad_mode import STATE
+from ..autograd.graph import SavedTensor
 from ._op import Op, Tensor, _wrap, tensor_method
 from .inplace import inplace_update
 
-__all__ = ["add", "sub", "mul", "div", "neg"]
+__all__ = []
 
 _SCALARS = (int, float, bool, complex)
+_ndarray = np.ndarray
+_babs, _bmin, _bmax, _bround = builtins.abs, builtins.min, builtins.max, builtins.round
+
+
+def _export(*fns, method=True, inplace=False):
+    """Make functions public (``ember.<name>``), Tensor methods, and optionally give them
+    ``name_`` in-place methods."""
+    for f in fns:
+        __all__.append(f.__name__)
+        if method:
+            tensor_method(f)
+        if inplace:
+            _inplace(f)
+    return fns[0]
+
+
+def _alias(fn, *names):
+    """Further public names for ``fn``, with its Tensor method and in-place method (if it
+    has them) under the same names."""
+    meth = getattr(Tensor, fn.__name__, None)
+    ip = getattr(Tensor, fn.__name__ + "_", None)
+    for a in names:
+        globals()[a] = fn
+        __all__.append(a)
+        if meth is fn:
+            setattr(Tensor, a, fn)
+        if ip is not None:
+            setattr(Tensor, a + "_", ip)
+
+
+# ---------------------------------------------------------------------------------------
+# NumPy floating-point errors: silenced in every forward
+try:
+    # NumPy >= 2 keeps its error state in a context variable; setting it directly costs a
+    # fifth of entering np.errstate, which matters on the hottest path of the framework.
+    from numpy._core._ufunc_config import _extobj_contextvar as _FPSTATE
+    with np.errstate(all="ignore"):
+        _FP_IGNORE = _FPSTATE.get()
+    _quiet = functools.partial(_FPSTATE.set, _FP_IGNORE)     # C calls: no Python frame
+    _loud = _FPSTATE.reset
+except ImportError:  # pragma: no cover - NumPy 1.x
+    def _quiet():
+        e = np.errstate(all="ignore")
+        e.__enter__()
+        return e
+
+    def _loud(e):
+        e.__exit__(None, None, None)
+
+
+def _bcast_error(a, b):
+    """PyTorch's RuntimeError for operands whose shapes do not broadcast."""
+    sa, sb = np.shape(a), np.shape(b)
+    n = _bmax(len(sa), len(sb))
+    pa, pb = (1,) * (n - len(sa)) + sa, (1,) * (n - len(sb)) + sb
+    for i in range(n - 1, -1, -1):
+        if pa[i] != pb[i] and pa[i] != 1 and pb[i] != 1:
+            return RuntimeError(f"The size of tensor a ({pa[i]}) must match the size of tensor "
+                                f"b ({pb[i]}) at non-singleton dimension {i}")
+    return RuntimeError(f"shapes {list(sa)} and {list(sb)} are not broadcastable")
+
+
+def _call2(ufunc, a, b):
+    """``ufunc(a, b)`` with FP warnings off and PyTorch's broadcasting error."""
+    tok = _quiet()
+    try:
+        return ufunc(a, b)
+    except ValueError:
+        raise _bcast_error(a, b) from None
+    except OverflowError:
+        return ufunc(*_fit_ints(a, b))
+    finally:
+        _loud(tok)
+
+
+def _fit_int(s, dt):
+    """A Python int outside an integer dtype's range, wrapped around into it (PyTorch
+    converts the scalar with C semantics: ``uint8_tensor + 300`` adds 44)."""
+    return np.array(s).astype(dt) if type(s) is int else s
+
+
+def _fit_ints(a, b):
+    if isinstance(a, _ndarray):
+        return a, _fit_int(b, a.dtype)
+    return _fit_int(a, b.dtype), b
+
+
+def _call1(ufunc, x):
+    tok = _quiet()
+    try:
+        return ufunc(x)
+    finally:
+        _loud(tok)
+
+
+# ---------------------------------------------------------------------------------------
+# small helpers
+def _tname(x) -> str:
+    """PyTorch's scalar type name ('Float', 'Long', 'Bool', ...) of a tensor or array."""
+    arr = x._data if isinstance(x, Tensor) else np.asarray(x)
+    return NP_TO_DTYPE[arr.dtype]._legacy[:-6]
+
+
+def _not_impl(kernel, x):
+    return NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x)}\'')
+
+
+def _type_error(fn, arg, pos, value):
+    return TypeError(f"{fn}(): argument '{arg}' (position {pos}) must be Tensor, not "
+                     f"{type(value).__name__}")
+
+
+def _need_tensor(x, fn, arg, pos):
+    if not isinstance(x, Tensor):
+        raise _type_error(fn, arg, pos, x)
+
+
+def _default_float(t: Tensor) -> Tensor:
+    """An integer or bool tensor as the default float dtype (such tensors never require
+    grad, so no graph is needed)."""
+    return _wrap(t._data.astype(_dtype._default[0].np))
+
+
+def _conj(t: Tensor) -> Tensor:
+    return conj(t) if t._data.dtype.kind == "c" else t
+
+
+def _zeros(t: Tensor) -> Tensor:
+    return _wrap(np.zeros(t._data.shape, dtype=t._data.dtype))
+
+
+def _mask(cond_array) -> Tensor:
+    return _wrap(np.asarray(cond_array))
+
+
+def _arr(x):
+    return x._data if isinstance(x, Tensor) else x
+
+
+def _nograd_result(arr) -> Tensor:
+    """Wrap a result that never carries gradient (comparisons, predicates)."""
+    r = _wrap(arr if type(arr) is _ndarray else np.asarray(arr))
+    if STATE.inference:
+        r._inference = True
+    return r
 
 
 class Cast(Op):
@@ -44,86 +207,51 @@ def promote(a, b):
     keeps the tensor's dtype) unless the scalar raises the category (``int_tensor * 0.5``),
     in which case the tensor is cast to the result dtype.
     """
-    ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-    if ta and tb:
-        if a._data.dtype is b._data.dtype or a._data.dtype == b._data.dtype:
-            return a, b
-        rt = result_type(a, b)
-        return _cast(a, rt), _cast(b, rt)
-    t, s = (a, b) if ta else (b, a)
-    if not ta and not tb:
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            da, db = a._data.dtype, b._data.dtype
+            if da is db or da == db:
+                return a, b
+            rt = result_type(a, b)
+            return _cast(a, rt), _cast(b, rt)
+        t, s = a, b
+    elif isinstance(b, Tensor):
+        t, s = b, a
+    else:
         raise TypeError(f"expected a Tensor operand, got {type(a).__name__} and "
                         f"{type(b).__name__}")
-    if isinstance(s, np.ndarray):
+    # the common cases first: a Python scalar that does not change the tensor's dtype
+    ts, kind = type(s), t._data.dtype.kind
+    if ts is float:
+        if kind in "fc":
+            return a, b
+    elif ts is int:
+        if kind in "iufc":
+            return a, b
+    elif ts is bool:
+        if kind != "b":
+            return a, b
+    elif isinstance(s, np.ndarray):
         s = _wrap(s)
-        return promote(a if ta else s, s if ta else b)
-    if not isinstance(s, _SCALARS) and not isinstance(s, np.generic):
+        return promote(a, s) if t is a else promote(s, b)
+    elif not isinstance(s, _SCALARS) and not isinstance(s, np.generic):
         raise TypeError(f"unsupported operand type: Tensor and {type(s).__name__}")
-    kind = t._data.dtype.kind
-    if type(s) is float and kind in "fc" or type(s) is int and kind in "iufc" or \
-            type(s) is bool and kind != "b":
-        return a, b
     rt = result_type(t, s)
     if rt is not t.dtype:
         t = _cast(t, rt)
     if isinstance(s, np.generic):
         s = s.item()
-    return (t, s) if ta else (s, t)
+    return (t, s) if isinstance(a, Tensor) else (s, t)
 
 
-# ------------------------------------------------------------------ arithmetic
-class Add(Op):
-    def forward(self, a, b):
-        return np.add(a, b)
-
-    def backward(self, grad):
-        return grad, grad
-
-
-class Sub(Op):
-    def forward(self, a, b):
-        return np.subtract(a, b)
-
-    def backward(self, grad):
-        return grad, (-grad if self.needs_input_grad[1] else None)
-
-
-class Mul(Op):
-    save_inputs = (0, 1)
-
-    def forward(self, a, b):
-        return np.multiply(a, b)
-
-    def backward(self, grad):
-        a, b = self.saved_tensors
-        ga = grad * b if self.needs_input_grad[0] else None
-        gb = grad * a if self.needs_input_grad[1] else None
-        return ga, gb
-
-
-class Div(Op):
-    save_inputs = (0, 1)
-
-    def forward(self, a, b):
-        return np.true_divide(a, b)
-
-    def backward(self, grad):
-        a, b = self.saved_tensors
-        ga = grad / b if self.needs_input_grad[0] else None
-        gb = -grad * a / (b * b) if self.needs_input_grad[1] else None
-        return ga, gb
-
-
-class Neg(Op):
-    def forward(self, x):
-        return np.negative(x)
-
-    def backward(self, grad):
-        return -grad
+def _promote3(a, b, c):
+    """Cast three tensors to their common dtype."""
+    rt = result_type(a, b, c)
+    return _cast(a, rt), _cast(b, rt), _cast(c, rt)
 
 
 def _float_operands(a, b):
-    """Promote, then make integer results floating (true division)."""
+    """Promote, then make integer results floating (true division, atan2, ...)."""
     a, b = promote(a, b)
     t = a if isinstance(a, Tensor) else b
     if t._data.dtype.kind in "biu":
@@ -133,66 +261,9 @@ def _float_operands(a, b):
     return a, b
 
 
-@tensor_method
-def add(input, other, *, alpha=1, out=None) -> Tensor:
-    """``input + alpha * other``, broadcasting."""
-    if alpha != 1:
-        other = mul(other, alpha)
-    a, b = promote(input, other)
-    r = Add.apply(a, b)
-    return r if out is None else _out(r, out)
-
-
-@tensor_method
-def sub(input, other, *, alpha=1, out=None) -> Tensor:
-    """``input - alpha * other``, broadcasting."""
-    if alpha != 1:
-        other = mul(other, alpha)
-    a, b = promote(input, other)
-    if (isinstance(a, Tensor) and a._data.dtype.kind == "b") and \
-            (not isinstance(b, Tensor) or b._data.dtype.kind == "b"):
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
-    return _out(Sub.apply(a, b), out)
-
-
-subtract = sub
-
-
-@tensor_method
-def mul(input, other, *, out=None) -> Tensor:
-    """Elementwise product, broadcasting."""
-    a, b = promote(input, other)
-    r = Mul.apply(a, b)
-    return r if out is None else _out(r, out)
-
-
-multiply = mul
-
-
-@tensor_method
-def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
-    """True division (``rounding_mode=None``), or ``'trunc'``/``'floor'`` rounding."""
-    if rounding_mode is None:
-        a, b = _float_operands(input, other)
-        return _out(Div.apply(a, b), out)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                     f"found '{rounding_mode}'")
-
-
-divide = true_divide = div
-
-
-@tensor_method
-def neg(input: Tensor, *, out=None) -> Tensor:
-    if input._data.dtype.kind == "b":
-        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
-                           "you are trying to invert a mask, use the `~` or `logical_not()` "
-                           "operator instead.")
-    return _out(Neg.apply(input), out)
-
-
-negative = neg
+def _kind2(a, b) -> str:
+    """The dtype kind of a promoted pair (one of them is a Tensor)."""
+    return (a if isinstance(a, Tensor) else b)._data.dtype.kind
 
 
 def _out(result: Tensor, out):
@@ -213,20 +284,2297 @@ def _out(result: Tensor, out):
     return inplace_update(out, result)
 
 
-# ------------------------------------------------------------------ in-place forms
 def _inplace(fn):
     """Make ``x.op_(...)`` from ``op``: compute out of place, write into x's memory."""
     def method(self, *args, **kwargs):
-        return inplace_update(self, fn(self, *args, **kwargs))
+        r = fn(self, *args, **kwargs)
+        if r._data.shape != self._data.shape:
+            raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
+                               f"broadcast shape {list(r._data.shape)}")
+        node = r.grad_fn
+        if node is not None and node._saved:
+            _keep_original(node, self)
+        return inplace_update(self, r)
     method.__name__ = fn.__name__ + "_"
+    method.__qualname__ = "Tensor." + method.__name__
     method.__doc__ = f"In-place version of :func:`{fn.__name__}`."
     setattr(Tensor, method.__name__, method)
     return method
 
 
-for _f in (add, sub, mul, div, neg):
-    _inplace(_f)
-Tensor.subtract_ = Tensor.sub_
-Tensor.multiply_ = Tensor.mul_
-Tensor.divide_ = Tensor.true_divide_ = Tensor.div_
-Tensor.negative_ = Tensor.neg_
+def _keep_original(node, t):
+    """The op that computed an in-place result saved ``t`` itself, whose memory the write is
+    about to overwrite: give it a copy of the values before the write, with ``t``'s place in
+    the graph (PyTorch keeps the "original self" of in-place ops the same way)."""
+    saved = node._saved
+    if not any(s.tensor is t for s in saved):
+        return
+    snap = _wrap(t._data.copy())
+    snap.grad_fn, snap._requires_grad = t.grad_fn, t._requires_grad
+    if t._output_nr:
+        snap._output_nr = t._output_nr
+    node._saved = tuple(SavedTensor(snap) if s.tensor is t else s for s in saved)
+
+
+# =======================================================================================
+# arithmetic
+class Add(Op):
+    def forward(self, a, b):
+        tok = _quiet()
+        try:
+            return np.add(a, b)
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        except OverflowError:
+            return np.add(*_fit_ints(a, b))
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class AddAlpha(Op):
+    """``a + alpha * b``."""
+    _name = "AddBackward0"
+
+    def forward(self, a, b, alpha):
+        self.alpha = alpha
+        dt = a.dtype if isinstance(a, _ndarray) else b.dtype
+        tok = _quiet()
+        try:
+            r = np.add(a, np.multiply(b, alpha))
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        except OverflowError:
+            a, b = _fit_ints(a, b)
+            r = np.add(a, np.multiply(b, _fit_int(alpha, dt)))
+        finally:
+            _loud(tok)
+        return r if r.dtype == dt else r.astype(dt)
+
+    def backward(self, grad):
+        return grad, (grad * self.alpha if self.needs_input_grad[1] else None)
+
+
+class SubAlpha(AddAlpha):
+    """``a - alpha * b``, computed as ``a + (-alpha) * b``."""
+    _name = "SubBackward0"
+
+
+class Sub(Op):
+    def forward(self, a, b):
+        tok = _quiet()
+        try:
+            return np.subtract(a, b)
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        except OverflowError:
+            return np.subtract(*_fit_ints(a, b))
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        return ((grad if self.needs_input_grad[0] else None),
+                (-grad if self.needs_input_grad[1] else None))
+
+
+class Mul(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        tok = _quiet()
+        try:
+            return np.multiply(a, b)
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        ga = grad * _conj(b) if self.needs_input_grad[0] else None
+        gb = grad * _conj(a) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class MulScalar(Op):
+    """``tensor * number``: nothing needs saving."""
+    _name = "MulBackward0"
+
+    def forward(self, x, s):
+        self.s = s
+        tok = _quiet()
+        try:
+            return np.multiply(x, s)
+        except OverflowError:
+            return np.multiply(x, _fit_int(s, x.dtype))
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        return grad * self.s.conjugate(), None
+
+
+class DivScalar(Op):
+    """``tensor / number``: nothing needs saving."""
+    _name = "DivBackward0"
+
+    def forward(self, x, s):
+        self.s = s
+        tok = _quiet()
+        try:
+            return np.true_divide(x, s)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        return grad / self.s.conjugate(), None
+
+
+class Div(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        tok = _quiet()
+        try:
+            return np.true_divide(a, b)
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        ga = grad / _conj(b) if self.needs_input_grad[0] else None
+        gb = -grad * _conj(a / b / b) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def _trunc_div_int(a, b):
+    """Integer division rounding toward zero (NumPy's ``//`` rounds toward -inf)."""
+    q = np.floor_divide(a, b)
+    return q + ((np.remainder(a, b) != 0) & ((np.asarray(a) < 0) != (np.asarray(b) < 0)))
+
+
+class DivMode(Op):
+    """Division with ``rounding_mode`` 'trunc' or 'floor': piecewise constant, so the
+    gradient is zero (PyTorch returns zeros, not None)."""
+    _name = "DivBackward0"
+
+    def forward(self, a, b, mode):
+        int_ = np.asarray(a).dtype.kind in "iu" and np.asarray(b).dtype.kind in "iu"
+        tok = _quiet()
+        try:
+            if mode == "floor":
+                return np.floor_divide(a, b)
+            return _trunc_div_int(a, b) if int_ else np.trunc(np.true_divide(a, b))
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        z = _zeros(grad)
+        return z, z
+
+
+class FloorDivide(Op):
+    """``floor_divide``: PyTorch defines no derivative for it."""
+
+    def forward(self, a, b):
+        return _call2(np.floor_divide, a, b)
+
+    def backward(self, grad):
+        raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+class Neg(Op):
+    def forward(self, x):
+        return np.negative(x)
+
+    def backward(self, grad):
+        return -grad
+
+
+def _check_int_zero(b, what="ZeroDivisionError"):
+    """Integer division by zero raises in PyTorch (NumPy would return 0 with a warning)."""
+    if isinstance(b, Tensor):
+        if not b._data.all():
+            raise RuntimeError(what)
+    elif b == 0:
+        raise RuntimeError(what)
+
+
+def _alpha_check(kind, alpha):
+    if kind in "biu" and isinstance(alpha, float):
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
+    if isinstance(alpha, bool) and kind != "b":
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
+
+
+def add(input, other, *, alpha=1, out=None) -> Tensor:
+    """``input + alpha * other``, broadcasting; either operand may be a Python scalar."""
+    a, b = promote(input, other)
+    if alpha == 1:
+        r = Add.apply(a, b)
+    else:
+        _alpha_check(_kind2(a, b), alpha)
+        r = AddAlpha.apply(a, b, alpha=alpha)
+    return r if out is None else _out(r, out)
+
+
+def sub(input, other, *, alpha=1, out=None) -> Tensor:
+    """``input - alpha * other``, broadcasting; either operand may be a Python scalar."""
+    ba = input._data.dtype.kind == "b" if isinstance(input, Tensor) else type(input) is bool
+    bb = other._data.dtype.kind == "b" if isinstance(other, Tensor) else type(other) is bool
+    if ba or bb:
+        if ba and bb:
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                           "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    a, b = promote(input, other)
+    if alpha == 1:
+        r = Sub.apply(a, b)
+    else:
+        _alpha_check(_kind2(a, b), alpha)
+        r = SubAlpha.apply(a, b, alpha=-alpha)
+    return r if out is None else _out(r, out)
+
+
+def rsub(input, other, *, alpha=1) -> Tensor:
+    """``other - alpha * input`` (subtraction with the operands swapped)."""
+    return sub(other, input, alpha=alpha)
+
+
+def mul(input, other, *, out=None) -> Tensor:
+    """Elementwise product, broadcasting; either operand may be a Python scalar."""
+    a, b = promote(input, other)
+    if isinstance(b, Tensor):
+        r = Mul.apply(a, b) if isinstance(a, Tensor) else MulScalar.apply(b, a)
+    else:
+        r = MulScalar.apply(a, b)
+    return r if out is None else _out(r, out)
+
+
+def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
+    """True division (``rounding_mode=None``; integers give the default float dtype), or
+    division rounded toward zero (``'trunc'``) or toward -inf (``'floor'``) in the operands'
+    promoted dtype."""
+    if rounding_mode is None:
+        a, b = _float_operands(input, other)
+        r = Div.apply(a, b) if isinstance(b, Tensor) else DivScalar.apply(a, b)
+        return r if out is None else _out(r, out)
+    if rounding_mode != "trunc" and rounding_mode != "floor":
+        raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                           f"but found '{rounding_mode}'")
+    a, b = promote(input, other)
+    kind = _kind2(a, b)
+    if kind in "bc":
+        raise _not_impl(f"div_{rounding_mode}_cpu", a if isinstance(a, Tensor) else b)
+    if kind in "iu":
+        _check_int_zero(b)
+    return _out(DivMode.apply(a, b, mode=rounding_mode), out)
+
+
+def floor_divide(input, other, *, out=None) -> Tensor:
+    """``input // other``: division rounded toward -inf (Python's ``//``); integers stay
+    integers. Not differentiable (as in PyTorch)."""
+    a, b = promote(input, other)
+    kind = _kind2(a, b)
+    if kind in "bc":
+        raise _not_impl("div_floor_cpu", a if isinstance(a, Tensor) else b)
+    if kind in "iu":
+        _check_int_zero(b)
+    return _out(FloorDivide.apply(a, b), out)
+
+
+class Remainder(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.remainder, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        gb = -grad * div(a, b, rounding_mode="floor") if self.needs_input_grad[1] else None
+        return grad, gb
+
+
+class RemainderScalarSelf(Op):
+    """``number % tensor``: PyTorch defines no derivative for this form."""
+    _name = "RemainderBackward0"
+
+    def forward(self, a, b):
+        return _call2(np.remainder, a, b)
+
+    def backward(self, grad):
+        raise RuntimeError("derivative for aten::remainder is not implemented")
+
+
+class Fmod(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.fmod, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        gb = -grad * div(a, b, rounding_mode="trunc") if self.needs_input_grad[1] else None
+        return grad, gb
+
+
+def remainder(input, other, *, out=None) -> Tensor:
+    """Python's ``%``: ``input - other * floor(input / other)``, which has the sign of
+    ``other``."""
+    a, b = promote(input, other)
+    kind = _kind2(a, b)
+    if kind in "bc":
+        raise _not_impl("remainder_cpu", a if isinstance(a, Tensor) else b)
+    if kind in "iu":
+        _check_int_zero(b)
+    op = Remainder if isinstance(a, Tensor) else RemainderScalarSelf
+    return _out(op.apply(a, b), out)
+
+
+def fmod(input, other, *, out=None) -> Tensor:
+    """C's ``fmod``: ``input - other * trunc(input / other)``, which has the sign of
+    ``input``."""
+    _need_tensor(input, "fmod", "input", 1)
+    a, b = promote(input, other)
+    kind = _kind2(a, b)
+    if kind in "bc":
+        raise _not_impl("fmod_cpu", a)
+    if kind in "iu":
+        _check_int_zero(b)
+    return _out(Fmod.apply(a, b), out)
+
+
+def neg(input: Tensor, *, out=None) -> Tensor:
+    """``-input``."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If "
+                           "you are trying to invert a mask, use the `~` or `logical_not()` "
+                           "operator instead.")
+    r = Neg.apply(input)
+    return r if out is None else _out(r, out)
+
+
+_export(add, sub, mul, div, neg, inplace=True)
+_alias(sub, "subtract")
+_alias(mul, "multiply")
+_alias(div, "divide", "true_divide")
+_alias(neg, "negative")
+_export(floor_divide, remainder, fmod, inplace=True)
+_export(rsub, method=False)
+
+
+# ------------------------------------------------------------------ powers
+def _int_power(a, b):
+    """Integer power with negative exponents as PyTorch defines them (NumPy raises):
+    1 ** -n = 1, (-1) ** -n = +-1, anything else ** -n = 0."""
+    b = np.asarray(b)
+    if not (b < 0).any():
+        return np.power(a, b)
+    a = np.asarray(a)
+    r = np.power(a, np.maximum(b, 0))
+    neg = b < 0
+    special = np.where(a == 1, 1, np.where(a == -1, np.where(b % 2 == 0, 1, -1), 0))
+    return np.where(neg, special, r).astype(r.dtype)
+
+
+class PowScalar(Op):
+    """``x ** exponent`` for a Python-number exponent."""
+    save_inputs = (0,)
+    _name = "PowBackward0"
+
+    def forward(self, x, exponent):
+        self.exponent = exponent
+        tok = _quiet()
+        try:
+            if exponent == 2:
+                return np.square(x)
+            if x.dtype.kind in "fc":
+                if exponent == 0.5:
+                    return np.sqrt(x)
+                if exponent == -1:
+                    return np.reciprocal(x)
+                if exponent == 3:
+                    return x * x * x
+            return np.power(x, exponent)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        e = self.exponent
+        if e == 0:
+            return _zeros(grad)
+        if e == 2:
+            return grad * _conj(x * 2)
+        return grad * _conj(pow(x, e - 1) * e)
+
+
+class PowTensor(Op):
+    """``a ** b`` for two tensors."""
+    save_inputs = (0, 1)
+    save_outputs = (0,)
+    _name = "PowBackward1"
+
+    def forward(self, a, b):
+        tok = _quiet()
+        try:
+            if a.dtype.kind in "iu":
+                return _int_power(a, b)
+            return np.power(a, b)
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        a, b, out = self.saved_tensors
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = grad * _conj(where(b == 0, 0, b * pow(a, b - 1)))
+        if self.needs_input_grad[1]:
+            # d(a**b)/db = a**b * log(a); PyTorch defines it as 0 where a == 0 and b >= 0
+            bre = real(b) if b._data.dtype.kind == "c" else b
+            gb = grad * _conj(where((a == 0) & (bre >= 0), 0, out * log(a)))
+        return ga, gb
+
+
+class PowScalarBase(Op):
+    """``base ** x`` for a Python-number base and a tensor exponent."""
+    save_inputs = (0,)
+    save_outputs = (0,)
+    _name = "PowBackward2"
+
+    def forward(self, x, base):
+        self.base = base
+        tok = _quiet()
+        try:
+            if x.dtype.kind in "iu":
+                return _int_power(base, x).astype(x.dtype)
+            return np.power(base, x)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        x, out = self.saved_tensors
+        base = self.base
+        if base == 0:
+            # log(0) = -inf; PyTorch zeroes the gradient where the exponent is >= 0
+            xre = real(x) if x._data.dtype.kind == "c" else x
+            return grad * _conj(where(xre >= 0, 0, out * float("-inf")))
+        lb = complex(np.log(complex(base))) if isinstance(base, complex) else \
+            (math.log(base) if base > 0 else float("nan"))
+        return grad * _conj(out * lb)
+
+
+def pow(input, exponent, *, out=None) -> Tensor:
+    """``input ** exponent``. Either may be a Python number (not both). Integer tensors to
+    negative integer scalar powers raise, as in PyTorch."""
+    if isinstance(exponent, Tensor):
+        a, b = promote(input, exponent)
+        if isinstance(a, Tensor):
+            if a._data.dtype.kind == "b":
+                raise _not_impl("pow", a)
+            r = PowTensor.apply(a, b)
+        else:
+            r = PowScalarBase.apply(b, base=a)
+    else:
+        a, e = promote(input, exponent)
+        if a._data.dtype.kind in "iu" and not isinstance(e, float) and e < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        r = PowScalar.apply(a, exponent=e)
+    return r if out is None else _out(r, out)
+
+
+def float_power(input, exponent, *, out=None) -> Tensor:
+    """``input ** exponent`` computed in float64 (complex128 if either is complex)."""
+    cplx = any(isinstance(v, complex) or isinstance(v, Tensor) and v._data.dtype.kind == "c"
+               for v in (input, exponent))
+    dt = _dtype.complex128 if cplx else _dtype.float64
+    conv = complex if cplx else float
+    a = _cast(input, dt) if isinstance(input, Tensor) else conv(input)
+    b = _cast(exponent, dt) if isinstance(exponent, Tensor) else conv(exponent)
+    return pow(a, b, out=out)
+
+
+def _float_power_(self, exponent):
+    dt = "complex128" if self.is_complex() or isinstance(exponent, complex) or \
+        isinstance(exponent, Tensor) and exponent.is_complex() else "float64"
+    if self.dtype.name != dt:
+        names = {"float64": "Double", "complex128": "ComplexDouble"}
+        raise RuntimeError(f"the base given to float_power_ has dtype {_tname(self)} but the "
+                           f"operation's result requires dtype {names[dt]}")
+    return inplace_update(self, float_power(self, exponent))
+
+
+def square(input, *, out=None) -> Tensor:
+    """``input ** 2`` (bool inputs give int64, as in PyTorch)."""
+    return pow(input, 2, out=out)
+
+
+_export(pow, float_power, square, inplace=True)
+Tensor.float_power_ = _float_power_
+
+
+# ------------------------------------------------------------------ abs, reciprocal, ...
+class Abs(Op):
+    save_inputs = (0,)
+
+    def forward(self, x):
+        return np.abs(x)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * sgn(x)
+
+
+def abs(input, *, out=None) -> Tensor:
+    """``|input|``; complex inputs give their real magnitude."""
+    if input._data.dtype.kind == "b":
+        raise _not_impl("abs_cpu", input)
+    r = Abs.apply(input)
+    return r if out is None else _out(r, out)
+
+
+def positive(input) -> Tensor:
+    """Returns ``input`` itself (``+input``)."""
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("The `+` operator, on a bool tensor is not supported.")
+    return input
+
+
+_export(abs, inplace=True)
+_alias(abs, "absolute")
+_export(positive)
+
+
+class Addcmul(Op):
+    save_inputs = (1, 2)
+
+    def forward(self, x, t1, t2, value):
+        self.value = value
+        tok = _quiet()
+        try:
+            return np.add(x, np.multiply(np.multiply(t1, t2), value))
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        t1, t2 = self.saved_tensors
+        v = self.value
+        g1 = grad * _conj(t2 * v) if self.needs_input_grad[1] else None
+        g2 = grad * _conj(t1 * v) if self.needs_input_grad[2] else None
+        return grad, g1, g2
+
+
+class Addcdiv(Op):
+    save_inputs = (1, 2)
+
+    def forward(self, x, t1, t2, value):
+        self.value = value
+        tok = _quiet()
+        try:
+            return np.add(x, np.multiply(np.true_divide(t1, t2), value))
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        t1, t2 = self.saved_tensors
+        v = self.value
+        g1 = grad * _conj(v / t2) if self.needs_input_grad[1] else None
+        g2 = -grad * _conj(t1 * v / (t2 * t2)) if self.needs_input_grad[2] else None
+        return grad, g1, g2
+
+
+def _value_for(kind, value):
+    # integer results take the integer part of ``value`` (PyTorch casts the scalar)
+    if kind in "iu":
+        return int(value)
+    if kind == "b":
+        return bool(value)
+    return value
+
+
+def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
+    """``input + value * tensor1 * tensor2``, broadcasting."""
+    x, t1, t2 = _promote3(input, tensor1, tensor2)
+    if x._data.dtype.kind == "b":
+        raise _not_impl("addcmul_cpu_out", x)
+    r = Addcmul.apply(x, t1, t2, value=_value_for(x._data.dtype.kind, value))
+    return r if out is None else _out(r, out)
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
+    """``input + value * tensor1 / tensor2``, broadcasting."""
+    if tensor1._data.dtype.kind in "biu" and tensor2._data.dtype.kind in "biu":
+        raise RuntimeError(
+            "Integer division with addcdiv is no longer supported, and in a future  release "
+            "addcdiv will perform a true division of tensor1 and tensor2. The historic addcdiv "
+            "behavior can be implemented as (input + value * torch.trunc(tensor1 / tensor2))."
+            "to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) for "
+            "float inputs. The future addcdiv behavior is just the latter implementation: "
+            "(input + value * tensor1 / tensor2), for all dtypes.")
+    x, t1, t2 = _promote3(input, tensor1, tensor2)
+    r = Addcdiv.apply(x, t1, t2, value=value)
+    return r if out is None else _out(r, out)
+
+
+_export(addcmul, addcdiv, inplace=True)
+
+
+class Lerp(Op):
+    """``start + weight * (end - start)`` with a tensor weight."""
+    save_inputs = (0, 1, 2)
+    _name = "LerpBackward1"
+
+    def forward(self, s, e, w):
+        tok = _quiet()
+        try:
+            d = e - s
+            # the two forms are exact at weight 0 and 1 respectively (as PyTorch computes)
+            return np.where(np.abs(w) < 0.5, s + w * d, e - d * (1 - w))
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        s, e, w = self.saved_tensors
+        n = self.needs_input_grad
+        return (grad * _conj(1 - w) if n[0] else None, grad * _conj(w) if n[1] else None,
+                grad * _conj(e - s) if n[2] else None)
+
+
+class LerpScalar(Op):
+    _name = "LerpBackward0"
+
+    def forward(self, s, e, weight):
+        self.weight = weight
+        tok = _quiet()
+        try:
+            d = e - s
+            r = s + weight * d if _babs(weight) < 0.5 else e - d * (1 - weight)
+            return r.astype(s.dtype, copy=False) if isinstance(r, _ndarray) else r
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        w = self.weight
+        wc = w.conjugate() if isinstance(w, complex) else w
+        return grad * (1 - wc), grad * wc
+
+
+_DT_WORD = {"float32": "float", "float64": "double", "float16": "c10::Half",
+            "complex64": "c10::complex<float>", "complex128": "c10::complex<double>"}
+
+
+def lerp(input, end, weight, *, out=None) -> Tensor:
+    """Linear interpolation ``input + weight * (end - input)``; ``weight`` is a number or a
+    tensor. ``input`` and ``end`` must have the same floating dtype."""
+    _need_tensor(input, "lerp", "input", 1)
+    _need_tensor(end, "lerp", "end", 2)
+    dt = input.dtype
+    if end.dtype is not dt:
+        raise RuntimeError(f"expected dtype {_DT_WORD.get(dt.name, dt.name)} for `end` but got "
+                           f"dtype {_DT_WORD.get(end.dtype.name, end.dtype.name)}")
+    if input._data.dtype.kind not in "fc":
+        raise _not_impl("lerp_kernel_tensor" if isinstance(weight, Tensor)
+                        else "lerp_kernel_scalar", input)
+    if isinstance(weight, Tensor):
+        if weight.dtype is not dt:
+            if weight._data.ndim:
+                raise RuntimeError(f"expected dtype {_DT_WORD.get(dt.name, dt.name)} for "
+                                   f"`weight` but got dtype "
+                                   f"{_DT_WORD.get(weight.dtype.name, weight.dtype.name)}")
+            weight = _cast(weight, dt)
+        r = Lerp.apply(input, end, weight)
+    else:
+        r = LerpScalar.apply(input, end, weight=weight)
+    return r if out is None else _out(r, out)
+
+
+_export(lerp, inplace=True)
+
+
+# =======================================================================================
+# special functions in NumPy: erf, erfc, erfinv, i0, i1
+#
+# erf(x) for |x| < 1 is x * P(x^2) and erfc(x) for 0.5 <= x < 8 is exp(-x^2) * G(x), where P
+# and the pieces of G are Chebyshev interpolants built (once, on first use) from the
+# standard library's math.erf/math.erfc at 64 Chebyshev nodes and truncated to the degree at
+# which their coefficients reach rounding level. For x >= 8 erfc uses its asymptotic series,
+# whose truncation error there is below 1e-17. exp(-x^2) is formed as exp(-h^2) *
+# exp(-(x-h)(x+h)) with h = x rounded to 24 bits (h^2 is exact), so that the rounding of x^2
+# does not cost relative accuracy for large x. Measured against mpmath: relative error below
+# 2e-15 for erf and erfc (down to erfc's subnormal range), 5e-16 for erfinv.
+
+_SQRT_PI = math.sqrt(math.pi)
+_ERF = {}
+
+
+def _cheb_coeffs(f, a, b, deg, nodes=64):
+    """Chebyshev coefficients (degree ``deg``) of ``f`` on [a, b], from ``nodes`` points."""
+    k = np.arange(nodes)
+    x = (a + b) / 2 + (b - a) / 2 * np.cos(np.pi * (k + 0.5) / nodes)
+    y = np.array([f(float(v)) for v in x])
+    # cos(j * theta_k) with the angle reduced exactly in integers: a float j * theta_k would
+    # carry j times theta_k's rounding error into every coefficient
+    m = np.outer(np.arange(deg + 1), 2 * k + 1) % (4 * nodes)
+    w = np.cos(np.pi * m / (2 * nodes))
+    c = np.array([math.fsum(y * w[j]) * 2.0 / nodes for j in range(deg + 1)])
+    c[0] /= 2
+    return c
+
+
+def _clenshaw(c, t):
+    """Evaluate the Chebyshev series ``c`` at ``t`` in [-1, 1]."""
+    b1 = np.zeros_like(t)
+    b2 = np.zeros_like(t)
+    t2 = 2 * t
+    for ck in c[:0:-1]:
+        b1, b2 = t2 * b1 - b2 + ck, b1
+    return t * b1 - b2 + c[0]
+
+
+def _exp_sq_scalar(v):
+    h = float(np.float32(v))
+    return math.exp(h * h) * math.exp((v - h) * (v + h))
+
+
+def _erf_tables():
+    if not _ERF:
+        _ERF["P"] = _cheb_coeffs(lambda u: math.erf(math.sqrt(u)) / math.sqrt(u), 0.0, 1.0, 20)
+        _ERF["G"] = [(a, b, _cheb_coeffs(lambda v: math.erfc(v) * _exp_sq_scalar(v), a, b, 26))
+                     for a, b in ((0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 8.0))]
+        # sqrt(pi) x exp(x^2) erfc(x) ~ sum_n (-1)^n (2n-1)!! / (2x^2)^n
+        _ERF["A"] = np.cumprod([1.0] + [-(2 * n - 1) / 2.0 for n in range(1, 18)])
+    return _ERF
+
+
+def _exp_neg_sq(x):
+    h = x.astype(np.float32).astype(np.float64)
+    return np.exp(-h * h) * np.exp(-(x - h) * (x + h))
+
+
+def _erf_small(x):
+    """erf for |x| <= 1."""
+    return x * _clenshaw(_erf_tables()["P"], 2 * x * x - 1)
+
+
+def _erfc_pos(x):
+    """erfc for x >= 0.5 (float64 array; nan stays nan)."""
+    tab = _erf_tables()
+    out = np.empty_like(x)
+    for a, b, c in tab["G"]:
+        m = (x >= a) & (x < b)
+        if m.any():
+            xm = x[m]
+            out[m] = _exp_neg_sq(xm) * _clenshaw(c, (2 * xm - (a + b)) / (b - a))
+    m = ~(x < 8)                                   # also nan
+    if m.any():
+        xm = np.minimum(x[m], 30.0)                # erfc(30) underflows; keeps inf finite
+        z = 1.0 / (xm * xm)
+        A = tab["A"]
+        s = np.full_like(xm, A[-1])
+        for ck in A[-2::-1]:
+            s = s * z + ck
+        out[m] = _exp_neg_sq(xm) * s / (xm * _SQRT_PI)
+    return out
+
+
+def _erf_np(x):
+    x = np.asarray(x, dtype=np.float64)
+    ax = np.abs(x)
+    out = np.empty_like(x)
+    small = ax < 1
+    out[small] = _erf_small(x[small])
+    big = ~small
+    if big.any():
+        out[big] = np.copysign(1 - _erfc_pos(ax[big]), x[big])
+    return out
+
+
+def _erfc_np(x):
+    x = np.asarray(x, dtype=np.float64)
+    ax = np.abs(x)
+    out = np.empty_like(x)
+    small = ax < 0.5
+    out[small] = 1 - _erf_small(x[small])
+    big = ~small
+    if big.any():
+        xb = x[big]
+        e = _erfc_pos(ax[big])
+        out[big] = np.where(xb < 0, 2 - e, e)
+    return out
+
+
+def _erfinv_np(y):
+    """Inverse of erf: a closed-form first guess (Winitzki's, relative error ~1e-3), then
+    three Halley steps, in the tails on erfc(x) = 1 - |y| where 1 - |y| is exact."""
+    y = np.asarray(y, dtype=np.float64)
+    ay = np.abs(y)
+    a = 0.147
+    ln = np.log1p(-ay * ay)
+    b = 2 / (np.pi * a) + ln / 2
+    x = np.sqrt(np.sqrt(b * b - ln / a) - b)
+    ok = ay < 1
+    x = np.where(ok, x, 0.0)
+    tail = ay > 0.5
+    c = 1 - ay
+    sign = np.where(tail, -1.0, 1.0)
+    for _ in range(3):
+        f = np.where(tail, _erfc_np(x) - c, _erf_np(x) - ay)
+        fp = sign * np.exp(-x * x) * (2 / _SQRT_PI)
+        x = x - f / (fp + x * f)                   # Halley: erf'' = -2x erf'
+    x = np.where(ok, x, np.where(ay == 1, np.inf, np.nan))
+    return np.copysign(x, y)
+
+
+def _bessel_i(x, nu):
+    """Modified Bessel function I_nu(x), nu in {0, 1}: power series for |x| <= 20 (positive
+    terms, no cancellation), the asymptotic expansion beyond (error below 1e-17 there)."""
+    x = np.asarray(x, dtype=np.float64)
+    ax = np.abs(x)
+    out = np.empty_like(ax)
+    small = ax <= 20
+    if small.any():
+        h = ax[small] / 2
+        q = h * h
+        term = h if nu else np.ones_like(h)
+        s = term.copy()
+        for k in range(1, 48):
+            term = term * q / (k * (k + nu))
+            s += term
+        out[small] = s
+    big = ~small
+    if big.any():
+        xb = ax[big]
+        mu = 4.0 * nu * nu
+        term = np.ones_like(xb)
+        s = term.copy()
+        for k in range(1, 30):
+            term = term * (-(mu - (2 * k - 1) ** 2) / (8.0 * k)) / xb
+            s += term
+        e = np.exp(xb / 2)                         # e^x as a square: finite up to I's overflow
+        out[big] = (e / np.sqrt(2 * np.pi * xb)) * s * e
+    return np.copysign(out, x) if nu else out
+
+
+# =======================================================================================
+# pointwise functions of one tensor
+def _unary(name, op, doc, *, real_only=False, kernel=None):
+    """Define the public function ``name`` computing ``op`` in floating point: integer and
+    bool inputs are computed in the default float dtype (PyTorch's rule for exp, sin, ...)."""
+    apply = op.apply
+    kern = kernel or f"{name}_cpu"
+
+    def fn(input, *, out=None):
+        try:
+            kind = input._data.dtype.kind
+        except AttributeError:
+            raise _type_error(name, "input", 1, input) from None
+        if kind not in "fc":
+            input = _default_float(input)
+        elif real_only and kind == "c":
+            raise _not_impl(kern, input)
+        r = apply(input)
+        return r if out is None else _out(r, out)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+def _fwd(ufunc):
+    """A forward that applies a NumPy ufunc with FP warnings off."""
+    def forward(self, x):
+        tok = _quiet()
+        try:
+            return ufunc(x)
+        finally:
+            _loud(tok)
+    return forward
+
+
+_LN2, _LN10 = math.log(2.0), math.log(10.0)
+
+
+class Exp(Op):
+    save_outputs = (0,)
+    forward = _fwd(np.exp)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * _conj(y)
+
+
+class Exp2(Op):
+    save_outputs = (0,)
+    forward = _fwd(np.exp2)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * _conj(y * _LN2)
+
+
+class Expm1(Op):
+    save_outputs = (0,)
+    forward = _fwd(np.expm1)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * _conj(y + 1)
+
+
+class Log(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.log)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(x)
+
+
+class Log2(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.log2)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(x * _LN2)
+
+
+class Log10(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.log10)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(x * _LN10)
+
+
+class Log1p(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.log1p)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(x + 1)
+
+
+class Sqrt(Op):
+    save_outputs = (0,)
+    forward = _fwd(np.sqrt)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad / _conj(y * 2)
+
+
+class Rsqrt(Op):
+    save_outputs = (0,)
+
+    def forward(self, x):
+        tok = _quiet()
+        try:
+            return 1 / np.sqrt(x)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * _conj(y * y * y) * -0.5
+
+
+class Reciprocal(Op):
+    save_outputs = (0,)
+
+    def forward(self, x):
+        tok = _quiet()
+        try:
+            return np.reciprocal(x)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return -grad * _conj(y * y)
+
+
+class Sin(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.sin)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * _conj(cos(x))
+
+
+class Cos(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.cos)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * -_conj(sin(x))
+
+
+class Tan(Op):
+    save_outputs = (0,)
+    forward = _fwd(np.tan)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * _conj(y * y + 1)
+
+
+class Asin(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.arcsin)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(sqrt(1 - x * x))
+
+
+class Acos(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.arccos)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return -grad / _conj(sqrt(1 - x * x))
+
+
+class Atan(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.arctan)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(x * x + 1)
+
+
+class Sinh(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.sinh)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * _conj(cosh(x))
+
+
+class Cosh(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.cosh)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * _conj(sinh(x))
+
+
+class Tanh(Op):
+    save_outputs = (0,)
+    forward = _fwd(np.tanh)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * _conj(1 - y * y)
+
+
+class Asinh(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.arcsinh)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(sqrt(x * x + 1))
+
+
+class Acosh(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.arccosh)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(sqrt(x * x - 1))
+
+
+class Atanh(Op):
+    save_inputs = (0,)
+    forward = _fwd(np.arctanh)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad / _conj(1 - x * x)
+
+
+class Sigmoid(Op):
+    save_outputs = (0,)
+
+    def forward(self, x):
+        tok = _quiet()
+        try:
+            return 1 / (1 + np.exp(-x))          # exp overflow gives exactly 0 for x << 0
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * _conj(y * (1 - y))
+
+
+class Erf(Op):
+    save_inputs = (0,)
+
+    def forward(self, x):
+        return _erf_np(x).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * exp(-x * x) * (2 / _SQRT_PI)
+
+
+class Erfc(Op):
+    save_inputs = (0,)
+
+    def forward(self, x):
+        return _erfc_np(x).astype(x.dtype, copy=False)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * exp(-x * x) * (-2 / _SQRT_PI)
+
+
+class Erfinv(Op):
+    save_outputs = (0,)
+
+    def forward(self, x):
+        tok = _quiet()
+        try:
+            return _erfinv_np(x).astype(x.dtype, copy=False)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (y,) = self.saved_tensors
+        return grad * exp(y * y) * (_SQRT_PI / 2)
+
+
+class I0(Op):
+    save_inputs = (0,)
+
+    def forward(self, x):
+        tok = _quiet()
+        try:
+            return _bessel_i(x, 0).astype(x.dtype, copy=False)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return grad * _I1.apply(x)
+
+
+class _I1(Op):
+    """I_1, the derivative of I_0 (internal: ember exposes no i1)."""
+    save_inputs = (0,)
+    save_outputs = (0,)
+    _name = "SpecialI1Backward0"
+
+    def forward(self, x):
+        tok = _quiet()
+        try:
+            return _bessel_i(x, 1).astype(x.dtype, copy=False)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        # I1'(x) = I0(x) - I1(x) / x, which is 1/2 at x = 0
+        x, y = self.saved_tensors
+        return grad * where(x == 0, 0.5, i0(x) - y / x)
+
+
+class Sinc(Op):
+    save_inputs = (0,)
+
+    def forward(self, x):
+        tok = _quiet()
+        try:
+            px = np.pi * x
+            return np.where(x == 0, 1, np.sin(px) / px).astype(x.dtype, copy=False)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        px = x * math.pi
+        d = (px * cos(px) - sin(px)) / (px * x)
+        return where(x == 0, 0, grad * _conj(d))
+
+
+class Deg2Rad(Op):
+    forward = _fwd(np.deg2rad)
+
+    def backward(self, grad):
+        return grad * (math.pi / 180)
+
+
+class Rad2Deg(Op):
+    forward = _fwd(np.rad2deg)
+
+    def backward(self, grad):
+        return grad * (180 / math.pi)
+
+
+exp = _unary("exp", Exp, "``e ** input``, elementwise.")
+exp2 = _unary("exp2", Exp2, "``2 ** input``, elementwise.")
+expm1 = _unary("expm1", Expm1, "``exp(input) - 1``, accurate near 0.")
+log = _unary("log", Log, "Natural logarithm.")
+log2 = _unary("log2", Log2, "Base-2 logarithm.")
+log10 = _unary("log10", Log10, "Base-10 logarithm.")
+log1p = _unary("log1p", Log1p, "``log(1 + input)``, accurate near 0.")
+sqrt = _unary("sqrt", Sqrt, "Square root (its gradient at 0 is inf).")
+rsqrt = _unary("rsqrt", Rsqrt, "``1 / sqrt(input)``.")
+reciprocal = _unary("reciprocal", Reciprocal,
+                    "``1 / input`` (integers give the default float dtype).")
+sin = _unary("sin", Sin, "Sine.")
+cos = _unary("cos", Cos, "Cosine.")
+tan = _unary("tan", Tan, "Tangent.")
+asin = _unary("asin", Asin, "Inverse sine (nan outside [-1, 1]).")
+acos = _unary("acos", Acos, "Inverse cosine (nan outside [-1, 1]).")
+atan = _unary("atan", Atan, "Inverse tangent.")
+sinh = _unary("sinh", Sinh, "Hyperbolic sine.")
+cosh = _unary("cosh", Cosh, "Hyperbolic cosine.")
+tanh = _unary("tanh", Tanh, "Hyperbolic tangent.")
+asinh = _unary("asinh", Asinh, "Inverse hyperbolic sine.")
+acosh = _unary("acosh", Acosh, "Inverse hyperbolic cosine (nan below 1).")
+atanh = _unary("atanh", Atanh, "Inverse hyperbolic tangent (nan outside [-1, 1]).")
+sigmoid = _unary("sigmoid", Sigmoid, "The logistic function ``1 / (1 + exp(-input))``.")
+erf = _unary("erf", Erf, "The error function (relative error below 2e-15 in float64).",
+             real_only=True, kernel="erf_vml_cpu")
+erfc = _unary("erfc", Erfc, "``1 - erf(input)``, accurate where erf is near 1.", real_only=True,
+              kernel="erfc_vml_cpu")
+erfinv = _unary("erfinv", Erfinv, "The inverse error function (±inf at ±1, nan outside [-1, 1]).",
+                real_only=True, kernel="erfinv_vml_cpu")
+i0 = _unary("i0", I0, "The modified Bessel function of the first kind of order 0.",
+            real_only=True, kernel="i0_cpu")
+sinc = _unary("sinc", Sinc, "The normalized sinc ``sin(pi x) / (pi x)``, 1 at 0.", real_only=True)
+deg2rad = _unary("deg2rad", Deg2Rad, "Degrees to radians.", real_only=True)
+rad2deg = _unary("rad2deg", Rad2Deg, "Radians to degrees.", real_only=True)
+
+_export(exp, exp2, expm1, log, log2, log10, log1p, sqrt, rsqrt, reciprocal, sin, cos, tan,
+        asin, acos, atan, sinh, cosh, tanh, asinh, acosh, atanh, sigmoid, erf, erfc, erfinv, i0,
+        sinc, deg2rad, rad2deg, inplace=True)
+_alias(asin, "arcsin")
+_alias(acos, "arccos")
+_alias(atan, "arctan")
+_alias(asinh, "arcsinh")
+_alias(acosh, "arccosh")
+_alias(atanh, "arctanh")
+
+
+class Logit(Op):
+    save_inputs = (0,)
+
+    def forward(self, x, eps):
+        self.eps = eps
+        tok = _quiet()
+        try:
+            if eps is not None:
+                x = np.clip(x, eps, 1 - eps)
+            return np.log(x / (1 - x))
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        eps = self.eps
+        g = grad / (x * (1 - x))
+        if eps is None:
+            return where((x < 0) | (x > 1), float("nan"), g)
+        return where((x < eps) | (x > 1 - eps), 0, g)
+
+
+def logit(input, eps=None, *, out=None) -> Tensor:
+    """``log(p / (1 - p))``; with ``eps``, ``p`` is first clamped to [eps, 1 - eps] (and the
+    gradient is zero outside)."""
+    kind = input._data.dtype.kind
+    if kind not in "fc":
+        input = _default_float(input)
+    elif kind == "c":
+        raise _not_impl("logit_cpu", input)
+    r = Logit.apply(input, eps=eps)
+    return r if out is None else _out(r, out)
+
+
+_export(logit, inplace=True)
+
+
+# ------------------------------------------------------------------ rounding and sign
+class _ZeroGrad(Op):
+    """Piecewise-constant functions: their gradient is zero everywhere."""
+
+    def backward(self, grad):
+        return _zeros(grad)
+
+
+class Floor(_ZeroGrad):
+    forward = _fwd(np.floor)
+
+
+class Ceil(_ZeroGrad):
+    forward = _fwd(np.ceil)
+
+
+class Trunc(_ZeroGrad):
+    forward = _fwd(np.trunc)
+
+
+class Sign(_ZeroGrad):
+    forward = _fwd(np.sign)
+
+
+class Round(_ZeroGrad):
+    def forward(self, x, decimals):
+        if decimals == 0:
+            return np.rint(x)
+        # PyTorch scales by 10**|decimals| in the input's dtype, rounds half to even, and
+        # scales back (dividing for negative decimals, so that e.g. 1250 -> 1200 exactly)
+        p = x.dtype.type(10.0 ** _babs(decimals))
+        tok = _quiet()
+        try:
+            return np.rint(x * p) / p if decimals > 0 else np.rint(x / p) * p
+        finally:
+            _loud(tok)
+
+
+class Frac(Op):
+    def forward(self, x):
+        return _call1(lambda v: v - np.trunc(v), x)
+
+    def backward(self, grad):
+        return grad
+
+
+def _rounding(name, op, doc):
+    apply = op.apply
+
+    def fn(input, *, out=None):
+        kind = input._data.dtype.kind
+        if kind in "iu":
+            r = _wrap(input._data.copy())          # integers are already whole
+        elif kind == "b":
+            raise _not_impl(f"{name}_vml_cpu" if name != "trunc" else "trunc_cpu", input)
+        elif kind == "c":
+            raise NotImplementedError(f"{name} is not supported for complex inputs")
+        else:
+            r = apply(input)
+        return r if out is None else _out(r, out)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+floor = _rounding("floor", Floor, "Round down to the nearest integer (integer inputs are copied).")
+ceil = _rounding("ceil", Ceil, "Round up to the nearest integer (integer inputs are copied).")
+trunc = _rounding("trunc", Trunc, "Round toward zero (integer inputs are copied).")
+
+
+def round(input, *, decimals=0, out=None) -> Tensor:
+    """Round half to even, to ``decimals`` decimal places (negative: to tens, hundreds...)."""
+    kind = input._data.dtype.kind
+    if kind in "iu" and decimals == 0:
+        r = _wrap(input._data.copy())
+    elif kind in "biu":
+        raise _not_impl("round_cpu", input)
+    elif kind == "c":
+        raise NotImplementedError("round is not supported for complex inputs")
+    else:
+        r = Round.apply(input, decimals=decimals)
+    return r if out is None else _out(r, out)
+
+
+def frac(input, *, out=None) -> Tensor:
+    """The fractional part ``input - trunc(input)`` (sign of input)."""
+    if input._data.dtype.kind not in "f":
+        raise _not_impl("frac_cpu", input)
+    r = Frac.apply(input)
+    return r if out is None else _out(r, out)
+
+
+def sign(input, *, out=None) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (nan stays nan); keeps the dtype."""
+    kind = input._data.dtype.kind
+    if kind == "b":
+        r = _wrap(input._data.copy())
+    elif kind == "c":
+        raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
+                                  "numbers. Please use torch.sgn instead.")
+    else:
+        r = Sign.apply(input)
+    return r if out is None else _out(r, out)
+
+
+class Sgn(Op):
+    """``z / |z|`` for complex z (0 at 0)."""
+    save_inputs = (0,)
+    save_outputs = (0,)
+
+    def forward(self, z):
+        tok = _quiet()
+        try:
+            a = np.abs(z)
+            return np.where(a == 0, 0, z / np.where(a == 0, 1, a)).astype(z.dtype)
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        z, s = self.saved_tensors
+        a = abs(z)
+        # vjp of z / |z| in PyTorch's convention: (g - conj(g) * sgn^2) / (2 |z|)
+        r = (grad - conj(grad) * s * s) / (where(a == 0, 1, a) * 2)
+        return where(a == 0, 0, r)
+
+
+def sgn(input, *, out=None) -> Tensor:
+    """``sign`` extended to complex numbers: ``z / |z|`` (0 at 0)."""
+    if input._data.dtype.kind != "c":
+        return sign(input, out=out)
+    r = Sgn.apply(input)
+    return r if out is None else _out(r, out)
+
+
+_export(floor, ceil, trunc, round, frac, sign, sgn, inplace=True)
+_alias(trunc, "fix")
+
+
+# ------------------------------------------------------------------ clamp
+class Clamp(Op):
+    """Clamp to Python-number bounds (either may be None)."""
+    save_inputs = (0,)
+    _name = "ClampBackward1"
+
+    def forward(self, x, lo, hi):
+        self.lo, self.hi = lo, hi
+        tok = _quiet()
+        try:
+            if lo is not None:
+                x = np.maximum(x, lo)
+            if hi is not None:
+                x = np.minimum(x, hi)
+            return x
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        xa = x._data
+        lo, hi = self.lo, self.hi
+        if lo is not None and hi is not None:
+            m = (xa >= lo) & (xa <= hi)
+        elif lo is not None:
+            m = xa >= lo
+        else:
+            m = xa <= hi
+        # the boundary itself passes the gradient, as in PyTorch
+        return where(_mask(m), grad, 0)
+
+
+class ClampMin(Clamp):
+    _name = "ClampMinBackward0"
+
+
+class ClampMax(Clamp):
+    _name = "ClampMaxBackward0"
+
+
+class ClampTensor(Op):
+    """Clamp to tensor bounds ``lo``/``hi`` (either may be None)."""
+    save_inputs = (0, 1, 2)
+    _name = "ClampBackward0"
+
+    def forward(self, x, lo, hi):
+        self.has = (lo is not None, hi is not None)
+        tok = _quiet()
+        try:
+            if lo is not None:
+                x = np.maximum(x, lo)
+            if hi is not None:
+                x = np.minimum(x, hi)
+            return x
+        except ValueError:
+            raise _bcast_error(x, lo if lo is not None else hi) from None
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        x, lo, hi = self.saved_tensors
+        xa, la, ha = x._data, lo._data, hi._data
+        has_lo, has_hi = self.has
+        tok = _quiet()
+        try:
+            # the input passes the gradient on [lo, hi]; the active bound takes it outside.
+            # Where lo > hi the result is hi, which then takes it; where lo == hi and x is
+            # outside, PyTorch gives it to neither.
+            if has_lo and has_hi:
+                mx = (xa >= la) & (xa <= ha)
+                mlo = (xa < la) & (la < ha)
+                mhi = (xa > ha) | (la > ha)
+            elif has_lo:
+                mx, mlo, mhi = xa >= la, xa < la, None
+            else:
+                mx, mlo, mhi = xa <= ha, None, xa > ha
+        finally:
+            _loud(tok)
+        n = self.needs_input_grad
+        return (where(_mask(mx), grad, 0) if n[0] else None,
+                where(_mask(mlo), grad, 0) if n[1] else None,
+                where(_mask(mhi), grad, 0) if n[2] else None)
+
+
+def clamp(input, min=None, max=None, *, out=None) -> Tensor:
+    """Limit each element to ``[min, max]`` (either bound may be None, not both; bounds are
+    numbers or tensors). Where ``min > max`` the result is ``max``. The gradient passes
+    where ``min <= input <= max``."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    kind = input._data.dtype.kind
+    if kind == "c":
+        raise NotImplementedError("clamp is not supported for complex types")
+    if not isinstance(min, Tensor) and not isinstance(max, Tensor):
+        x = input
+        if kind not in "fc" or (type(min) is not float and min is not None) or \
+                (type(max) is not float and max is not None):
+            bounds = [b for b in (min, max) if b is not None]
+            x = _cast(input, result_type(input, *bounds))
+        op = Clamp if min is not None and max is not None else ClampMin if max is None \
+            else ClampMax
+        r = op.apply(x, lo=min, hi=max)
+    else:
+        ops = [v for v in (input, min, max) if v is not None]
+        rt = result_type(*ops)
+        x = _cast(input, rt)
+        lo = (_cast(min, rt) if isinstance(min, Tensor) else _wrap(np.asarray(min, rt.np))) \
+            if min is not None else None
+        hi = (_cast(max, rt) if isinstance(max, Tensor) else _wrap(np.asarray(max, rt.np))) \
+            if max is not None else None
+        r = ClampTensor.apply(x, lo, hi)
+    return r if out is None else _out(r, out)
+
+
+def clamp_min(input, min, *, out=None) -> Tensor:
+    """``clamp(input, min=min)``."""
+    return clamp(input, min, None, out=out)
+
+
+def clamp_max(input, max, *, out=None) -> Tensor:
+    """``clamp(input, max=max)``."""
+    return clamp(input, None, max, out=out)
+
+
+_export(clamp, clamp_min, clamp_max, inplace=True)
+_alias(clamp, "clip")
+
+
+# ------------------------------------------------------------------ where
+class Where(Op):
+    save_inputs = (0,)
+
+    def forward(self, c, x, y, dtype):
+        try:
+            r = np.where(c, x, y)
+        except ValueError:
+            raise _bcast_error(c, x if np.ndim(x) > np.ndim(y) else y) from None
+        return r if r.dtype == dtype else r.astype(dtype)
+
+    def backward(self, grad):
+        (c,) = self.saved_tensors
+        n = self.needs_input_grad
+        z = grad._data.dtype
+        return (None, Where.apply(c, grad, 0, dtype=z) if n[1] else None,
+                Where.apply(c, 0, grad, dtype=z) if n[2] else None)
+
+
+def where(condition, input=None, other=None, *, out=None) -> Tensor:
+    """``input`` where ``condition`` is True, else ``other`` (either may be a Python number;
+    the result has their promoted dtype). ``where(condition)`` alone is
+    ``nonzero(condition, as_tuple=True)``."""
+    if input is None and other is None:
+        from . import indexing
+        return indexing.nonzero(condition, as_tuple=True)
+    if not isinstance(condition, Tensor):
+        raise _type_error("where", "condition", 1, condition)
+    ck = condition._data.dtype
+    if ck.kind != "b":
+        if ck != np.uint8:
+            raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                               f"tensor with dtype {_tname(condition)}")
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and "
+                      "will be removed in a future version of PyTorch. Use a boolean condition "
+                      "instead.", UserWarning, stacklevel=2)
+        condition = _wrap(condition._data.astype(bool))
+    rt = result_type(input, other)
+    x = _cast(input, rt) if isinstance(input, Tensor) else input
+    y = _cast(other, rt) if isinstance(other, Tensor) else other
+    r = Where.apply(condition, x, y, dtype=rt.np)
+    return r if out is None else _out(r, out)
+
+
+def _tensor_where(self, condition, y):
+    """``self.where(condition, y)`` is ``where(condition, self, y)``."""
+    return where(condition, self, y)
+
+
+_export(where, method=False)
+Tensor.where = _tensor_where
+
+
+# ------------------------------------------------------------------ nan_to_num
+class NanToNum(Op):
+    save_inputs = (0,)
+
+    def forward(self, x, nan, posinf, neginf):
+        return np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        return where(_mask(np.isfinite(x._data)), grad, 0)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None) -> Tensor:
+    """Replace nan by ``nan`` and ±inf by ``posinf``/``neginf`` (default: the dtype's
+    largest/lowest finite value); integer and bool tensors are copied."""
+    if input._data.dtype.kind in "biu":
+        r = _wrap(input._data.copy())
+    else:
+        r = NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)
+    return r if out is None else _out(r, out)
+
+
+_export(nan_to_num, inplace=True)
+
+
+# ------------------------------------------------------------------ predicates (no grad)
+def isnan(input) -> Tensor:
+    """True where the element is nan."""
+    return _nograd_result(np.isnan(input._data) if input._data.dtype.kind in "fc"
+                        else np.zeros(input._data.shape, bool))
+
+
+def isinf(input) -> Tensor:
+    """True where the element is +inf or -inf."""
+    return _nograd_result(np.isinf(input._data) if input._data.dtype.kind in "fc"
+                        else np.zeros(input._data.shape, bool))
+
+
+def isposinf(input, *, out=None) -> Tensor:
+    """True where the element is +inf."""
+    if input._data.dtype.kind == "c":
+        raise RuntimeError("isposinf does not support complex inputs.")
+    r = _nograd_result(input._data == np.inf if input._data.dtype.kind == "f"
+                     else np.zeros(input._data.shape, bool))
+    return r if out is None else _out(r, out)
+
+
+def isneginf(input, *, out=None) -> Tensor:
+    """True where the element is -inf."""
+    if input._data.dtype.kind == "c":
+        raise RuntimeError("isneginf does not support complex inputs.")
+    r = _nograd_result(input._data == -np.inf if input._data.dtype.kind == "f"
+                     else np.zeros(input._data.shape, bool))
+    return r if out is None else _out(r, out)
+
+
+def isfinite(input) -> Tensor:
+    """True where the element is neither inf nor nan."""
+    return _nograd_result(np.isfinite(input._data) if input._data.dtype.kind in "fc"
+                        else np.ones(input._data.shape, bool))
+
+
+def isreal(input) -> Tensor:
+    """True where the element has no imaginary part (always, for real dtypes)."""
+    return _nograd_result(input._data.imag == 0 if input._data.dtype.kind == "c"
+                        else np.ones(input._data.shape, bool))
+
+
+def signbit(input, *, out=None) -> Tensor:
+    """True where the sign bit is set (also for -0.0)."""
+    kind = input._data.dtype.kind
+    if kind == "c":
+        raise RuntimeError("signbit is not implemented for complex tensors.")
+    r = _nograd_result(np.signbit(input._data) if kind == "f" else
+                     input._data < 0 if kind == "i" else np.zeros(input._data.shape, bool))
+    return r if out is None else _out(r, out)
+
+
+_export(isnan, isinf, isposinf, isneginf, isfinite, isreal, signbit)
+
+
+# =======================================================================================
+# functions of two tensors
+class Maximum(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.maximum, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return _minmax_grads(self, grad, a._data, b._data, 1)
+
+
+class Minimum(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.minimum, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        return _minmax_grads(self, grad, a._data, b._data, -1)
+
+
+def _minmax_grads(op, grad, a, b, sense):
+    """Gradients of maximum (sense 1) / minimum (-1): the larger (smaller) side takes the
+    gradient, ties split it in half, nan passes it to both."""
+    n = op.needs_input_grad
+    tie = _mask(a == b)
+    half = grad * 0.5
+    ga = gb = None
+    if n[0]:
+        lose = (a < b) if sense > 0 else (a > b)
+        ga = where(_mask(lose), 0, where(tie, half, grad))
+    if n[1]:
+        lose = (b < a) if sense > 0 else (b > a)
+        gb = where(_mask(lose), 0, where(tie, half, grad))
+    return ga, gb
+
+
+class Fmax(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.fmax, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        first = _mask((a._data >= b._data) | np.isnan(b._data))
+        return _select_grads(self, grad, first)
+
+
+class Fmin(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.fmin, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        first = _mask((a._data <= b._data) | np.isnan(b._data))
+        return _select_grads(self, grad, first)
+
+
+def _select_grads(op, grad, first):
+    n = op.needs_input_grad
+    return (where(first, grad, 0) if n[0] else None, where(first, 0, grad) if n[1] else None)
+
+
+def _minmax(name, op, doc, complex_msg):
+    apply = op.apply
+
+    def fn(input, other, *, out=None):
+        _need_tensor(input, name, "input", 1)
+        _need_tensor(other, name, "other", 2)
+        a, b = promote(input, other)
+        if a._data.dtype.kind == "c":
+            raise RuntimeError(complex_msg)
+        r = apply(a, b)
+        return r if out is None else _out(r, out)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+maximum = _minmax("maximum", Maximum,
+                  "Elementwise maximum, propagating nan. Ties split the gradient.",
+                  "maximum not implemented for complex tensors.")
+minimum = _minmax("minimum", Minimum,
+                  "Elementwise minimum, propagating nan. Ties split the gradient.",
+                  "minimum not implemented for complex tensors.")
+fmax = _minmax("fmax", Fmax, "Elementwise maximum ignoring nan (nan only where both are nan).",
+               "fmax not implemented for complex tensors.")
+fmin = _minmax("fmin", Fmin, "Elementwise minimum ignoring nan (nan only where both are nan).",
+               "fmin not implemented for complex tensors.")
+_export(maximum, minimum, fmax, fmin)
+
+
+class Atan2(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.arctan2, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        r = a * a + b * b
+        r = where(r == 0, 1, r)              # 0 (not nan) at the origin, as PyTorch
+        n = self.needs_input_grad
+        return (grad * b / r if n[0] else None, grad * -a / r if n[1] else None)
+
+
+class Hypot(Op):
+    save_inputs = (0, 1)
+    save_outputs = (0,)
+
+    def forward(self, a, b):
+        return _call2(np.hypot, a, b)
+
+    def backward(self, grad):
+        a, b, y = self.saved_tensors
+        n = self.needs_input_grad
+        return (grad * a / y if n[0] else None, grad * b / y if n[1] else None)
+
+
+class Logaddexp(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.logaddexp, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        n = self.needs_input_grad
+        return (grad / (exp(b - a) + 1) if n[0] else None,
+                grad / (exp(a - b) + 1) if n[1] else None)
+
+
+class Logaddexp2(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, a, b):
+        return _call2(np.logaddexp2, a, b)
+
+    def backward(self, grad):
+        a, b = self.saved_tensors
+        n = self.needs_input_grad
+        return (grad / (exp2(b - a) + 1) if n[0] else None,
+                grad / (exp2(a - b) + 1) if n[1] else None)
+
+
+def _binary_float(name, op, doc, *, int_ok=True):
+    """Two-tensor functions computed in floating point (atan2, hypot, logaddexp)."""
+    apply = op.apply
+
+    def fn(input, other, *, out=None):
+        _need_tensor(input, name, "input", 1)
+        _need_tensor(other, name, "other", 2)
+        a, b = promote(input, other)
+        kind = a._data.dtype.kind
+        if kind == "c" or not int_ok and kind in "biu":
+            raise _not_impl(f"{name}_cpu", a)
+        if kind in "biu":
+            a, b = _default_float(a), _default_float(b)
+        r = apply(a, b)
+        return r if out is None else _out(r, out)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+atan2 = _binary_float("atan2", Atan2, "The angle of the point ``(other, input)``: "
+                      "``atan(input / other)`` in the right quadrant.")
+hypot = _binary_float("hypot", Hypot, "``sqrt(input**2 + other**2)`` without overflow.",
+                      int_ok=False)
+logaddexp = _binary_float("logaddexp", Logaddexp, "``log(exp(input) + exp(other))``, stably.",
+                          int_ok=False)
+logaddexp2 = _binary_float("logaddexp2", Logaddexp2, "``log2(2**input + 2**other)``, stably.",
+                           int_ok=False)
+_export(atan2, hypot, inplace=True)
+_export(logaddexp, logaddexp2)
+_alias(atan2, "arctan2")
+
+
+class Xlogy(Op):
+    save_inputs = (0, 1)
+
+    def forward(self, x, y):
+        dt = x.dtype if isinstance(x, _ndarray) else y.dtype
+        x, y = np.asarray(x, dt), np.asarray(y, dt)       # a NumPy scalar would promote
+        tok = _quiet()
+        try:
+            r = np.multiply(x, np.log(y))
+            # 0 * log(y) is 0 even where log(y) is -inf or inf, but nan where y is nan
+            return np.where((np.asarray(x) == 0) & ~np.isnan(y), 0, r).astype(r.dtype)
+        except ValueError:
+            raise _bcast_error(x, y) from None
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        x, y = self.saved_tensors
+        n = self.needs_input_grad
+        gx = grad * xlogy(_mask(x._data != 0), y) if n[0] else None
+        gy = grad * x / y if n[1] else None
+        return gx, gy
+
+
+def xlogy(input, other, *, out=None) -> Tensor:
+    """``input * log(other)``, defined as 0 where ``input`` is 0 (unless other is nan).
+    Either argument may be a Python number."""
+    a, b = _float_operands(input, other)
+    r = Xlogy.apply(a, b)
+    return r if out is None else _out(r, out)
+
+
+class Copysign(Op):
+    save_inputs = (0,)
+    save_outputs = (0,)
+
+    def forward(self, a, b):
+        return _call2(np.copysign, a, b)
+
+    def backward(self, grad):
+        a, y = self.saved_tensors
+        ga = None
+        if self.needs_input_grad[0]:
+            ratio = y / where(a == 0, 1, a)      # ±1; 0 where input is 0, as PyTorch
+            ga = grad * where(a == 0, 0, ratio)
+        gb = _zeros(grad) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+def copysign(input, other, *, out=None) -> Tensor:
+    """``|input|`` with the sign of ``other`` (which may be a Python number)."""
+    a, b = _float_operands(input, other)
+    if _kind2(a, b) == "c":
+        raise _not_impl("copysign_cpu", a if isinstance(a, Tensor) else b)
+    r = Copysign.apply(a, b)
+    return r if out is None else _out(r, out)
+
+
+_export(xlogy, copysign, inplace=True)
+
+
+class Heaviside(Op):
+    def forward(self, x, v):
+        tok = _quiet()
+        try:
+            return np.where(x == 0, v, x > 0).astype(x.dtype)
+        except ValueError:
+            raise _bcast_error(x, v) from None
+        finally:
+            _loud(tok)
+
+    def backward(self, grad):
+        raise RuntimeError("derivative for aten::heaviside is not implemented")
+
+
+def heaviside(input, values, *, out=None) -> Tensor:
+    """0 where ``input < 0``, ``values`` where it is 0, 1 where it is > 0."""
+    _need_tensor(input, "heaviside", "input", 1)
+    _need_tensor(values, "heaviside", "values", 2)
+    if input._data.dtype != values._data.dtype:
+        raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
+    if input._data.dtype.kind == "c":
+        raise _not_impl("heaviside_cpu", input)
+    r = Heaviside.apply(input, values)
+    return r if out is None else _out(r, out)
+
+
+_export(heaviside, inplace=True)
+
+
+# =======================================================================================
+# complex numbers
+class Real(Op):
+    is_view = True
+
+    def forward(self, z):
+        return z.real
+
+    def backward(self, grad):
+        return grad                          # the engine makes it complex (imaginary part 0)
+
+
+class Imag(Op):
+    is_view = True
+
+    def forward(self, z):
+        return z.imag
+
+    def backward(self, grad):
+        return grad * 1j
+
+
+class Conj(Op):
+    def forward(self, z):
+        return np.conj(z)
+
+    def backward(self, grad):
+        return conj(grad)
+
+
+class Angle(Op):
+    save_inputs = (0,)
+
+    def forward(self, x):
+        if x.dtype.kind == "c":
+            return np.angle(x)
+        # pi for negative numbers, 0 otherwise (also for -0.0), nan stays nan
+        return np.where(np.isnan(x), x, np.where(x < 0, np.pi, 0)).astype(x.dtype)
+
+    def backward(self, grad):
+        (z,) = self.saved_tensors
+        if z._data.dtype.kind != "c":
+            return _zeros(grad)
+        # d angle = Im(dz / z): the gradient is grad * i z / |z|^2 (0 at 0)
+        a2 = real(z * conj(z))
+        return where(_mask(a2._data == 0), 0, grad * z * 1j / where(a2 == 0, 1, a2))
+
+
+def real(input) -> Tensor:
+    """The real part (a view for complex tensors; the tensor itself otherwise)."""
+    if input._data.dtype.kind != "c":
+        return input
+    return Real.apply(input)
+
+
+def imag(input) -> Tensor:
+    """The imaginary part of a complex tensor (a view)."""
+    if input._data.dtype.kind != "c":
+        raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
+    return Imag.apply(input)
+
+
+def conj(input) -> Tensor:
+    """The complex conjugate (the tensor itself for real dtypes). ember's is a copy, not
+    PyTorch's lazily conjugated view."""
+    if input._data.dtype.kind != "c":
+        return input
+    return Conj.apply(input)
+
+
+def conj_physical(input, *, out=None) -> Tensor:
+    """The complex conjugate, always materialized."""
+    if input._data.dtype.kind != "c":
+        r = input if out is None else _out(input.detach(), out)
+        return r
+    r = Conj.apply(input)
+    return r if out is None else _out(r, out)
+
+
+def resolve_conj(input) -> Tensor:
+    """ember never conjugates lazily: returns ``input``."""
+    return input
+
+
+def resolve_neg(input) -> Tensor:
+    """ember never negates lazily: returns ``input``."""
+    return input
+
+
+def is_conj(input) -> bool:
+    """Always False: ember's ``conj`` materializes."""
+    return False
+
+
+def angle(input, *, out=None) -> Tensor:
+    """The argument of complex numbers; for real ones pi where negative, else 0."""
+    if input._data.dtype.kind in "biu":
+        input = _default_float(input)
+    r = Angle.apply(input)
+    return r if out is None else _out(r, out)
+
+
+_export(real, imag, method=False)         # Tensor.real / .imag are properties (_tensor.py)
+_export(conj, resolve_conj, resolve_neg, is_conj, angle)
+_export(conj_physical, inplace=True)
+
+
+# =======================================================================================
+# comparisons and logic (bool results, no gradient)
+def _comparison(name, ufunc, doc, ordered):
+    def fn(input, other, *, out=None):
+        a, b = promote(input, other)
+        if ordered and _kind2(a, b) == "c":
+            raise _not_impl(f"{name}_cpu", a if isinstance(a, Tensor) else b)
+        a = a._data if isinstance(a, Tensor) else a
+        b = b._data if isinstance(b, Tensor) else b
+        try:
+            r = ufunc(a, b)
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        r = _nograd_result(r)
+        return r if out is None else _out(r, out)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+eq = _comparison("eq", np.equal, "``input == other`` elementwise (bool tensor).", False)
+ne = _comparison("ne", np.not_equal, "``input != other`` elementwise (bool tensor).", False)
+lt = _comparison("lt", np.less, "``input < other`` elementwise (bool tensor).", True)
+le = _comparison("le", np.less_equal, "``input <= other`` elementwise (bool tensor).", True)
+gt = _comparison("gt", np.greater, "``input > other`` elementwise (bool tensor).", True)
+ge = _comparison("ge", np.greater_equal, "``input >= other`` elementwise (bool tensor).", True)
+_export(eq, ne, lt, le, gt, ge, inplace=True)
+_alias(gt, "greater")
+_alias(ge, "greater_equal")
+_alias(lt, "less")
+_alias(le, "less_equal")
+_alias(ne, "not_equal")
+
+
+def equal(input, other) -> bool:
+    """True if both tensors have the same shape and equal elements (nan is never equal)."""
+    _need_tensor(input, "equal", "input", 1)
+    _need_tensor(other, "equal", "other", 2)
+    if input._data.shape != other._data.shape:
+        return False
+    a, b = promote(input, other)
+    return bool(np.array_equal(a._data, b._data))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
+    """``|input - other| <= atol + rtol * |other|`` elementwise (infinities must match
+    exactly; nan matches nan only with ``equal_nan``). Both must have the same dtype."""
+    _need_tensor(input, "isclose", "input", 1)
+    _need_tensor(other, "isclose", "other", 2)
+    if input._data.dtype != other._data.dtype:
+        raise RuntimeError(f"{_tname(input)} did not match {_tname(other)}")
+    if rtol < 0:
+        raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
+    if atol < 0:
+        raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
+    a, b = input._data, other._data
+    tok = _quiet()
+    try:
+        close = a == b
+        if a.dtype.kind == "b":
+            return _nograd_result(close)
+        if equal_nan and a.dtype.kind in "fc":
+            close = close | (np.isnan(a) & np.isnan(b))
+        if a.dtype.kind not in "fc":
+            # integers are compared in the default float dtype, as PyTorch does
+            a = a.astype(_dtype._default[0].np)
+            b = b.astype(a.dtype)
+        diff = np.abs(a - b)
+        tol = atol + rtol * np.abs(b)
+        close = close | (np.isfinite(diff) & (diff <= tol))
+    except ValueError:
+        raise _bcast_error(a, b) from None
+    finally:
+        _loud(tok)
+    return _nograd_result(close)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """True if ``isclose`` holds everywhere."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+_export(equal, isclose, allclose)
+
+
+def _logical(name, ufunc, doc):
+    def fn(input, other, *, out=None):
+        _need_tensor(input, name, "input", 1)
+        _need_tensor(other, name, "other", 2)
+        try:
+            r = _nograd_result(ufunc(input._data, other._data))
+        except ValueError:
+            raise _bcast_error(input._data, other._data) from None
+        return r if out is None else _out(r, out)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+logical_and = _logical("logical_and", np.logical_and,
+                       "Elementwise AND of truth values (bool tensor).")
+logical_or = _logical("logical_or", np.logical_or, "Elementwise OR of truth values (bool tensor).")
+logical_xor = _logical("logical_xor", np.logical_xor,
+                       "Elementwise XOR of truth values (bool tensor).")
+
+
+def logical_not(input, *, out=None) -> Tensor:
+    """Elementwise NOT of truth values (bool tensor; nonzero is True)."""
+    r = _nograd_result(np.logical_not(input._data))
+    return r if out is None else _out(r, out)
+
+
+_export(logical_and, logical_or, logical_xor, logical_not, inplace=True)
+
+
+def _shift(a, b, left):
+    """Shifts as PyTorch defines them: amounts outside [0, bits) shift everything out
+    (0, or -1 for negative numbers shifted right)."""
+    a_arr, b_arr = np.asarray(a), np.asarray(b)
+    dt = a_arr.dtype if isinstance(a, _ndarray) else b_arr.dtype
+    bits = dt.itemsize * 8
+    ok = (b_arr >= 0) & (b_arr < bits)
+    s = np.where(ok, b_arr, 0).astype(dt)
+    av = a_arr.astype(dt, copy=False)
+    if left:
+        r = np.left_shift(av, s)
+        return np.where(ok, r, 0).astype(dt)
+    r = np.right_shift(av, s)
+    return np.where(ok, r, np.where(av < 0, -1, 0)).astype(dt)
+
+
+def _bitwise(name, ufunc, kernel, doc):
+    def fn(input, other, *, out=None):
+        a, b = promote(input, other)
+        t = a if isinstance(a, Tensor) else b
+        kind = t._data.dtype.kind
+        if kind not in "biu":
+            raise _not_impl(kernel, t)
+        a = a._data if isinstance(a, Tensor) else a
+        b = b._data if isinstance(b, Tensor) else b
+        try:
+            if ufunc is None:
+                if kind == "b":                    # bool shifts act on the int64 promotion
+                    raise _not_impl(kernel, t)
+                r = _shift(a, b, name == "bitwise_left_shift")
+            else:
+                r = ufunc(a, b)
+        except ValueError:
+            raise _bcast_error(a, b) from None
+        r = _nograd_result(r)
+        return r if out is None else _out(r, out)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
+
+
+bitwise_and = _bitwise("bitwise_and", np.bitwise_and, "bitwise_and_cpu",
+                       "Bitwise AND of integer or bool tensors (``&``).")
+bitwise_or = _bitwise("bitwise_or", np.bitwise_or, "bitwise_or_cpu",
+                      "Bitwise OR of integer or bool tensors (``|``).")
+bitwise_xor = _bitwise("bitwise_xor", np.bitwise_xor, "bitwise_xor_cpu",
+                       "Bitwise XOR of integer or bool tensors (``^``).")
+bitwise_left_shift = _bitwise("bitwise_left_shift", None, "lshift_cpu",
+                              "``input << other`` for integer tensors (shifting by the bit "
+                              "width or more gives 0).")
+bitwise_right_shift = _bitwise("bitwise_right_shift", None, "rshift_cpu",
+                               "``input >> other`` for integer tensors (an arithmetic shift "
+                               "for signed types).")
+
+
+def bitwise_not(input, *, out=None) -> Tensor:
+    """Bitwise NOT of an integer tensor (``~``); logical NOT for bool."""
+    kind = input._data.dtype.kind
+    if kind not in "biu":
+        raise _not_impl("bitwise_not_cpu", input)
+    r = _nograd_result(np.invert(input._data))
+    return r if out is None else _out(r, out)
+
+
+_export(bitwise_and, bitwise_or, bitwise_xor, bitwise_not,
+        bitwise_left_shift, bitwise_right_shift, inplace=True)

@@ -37,6 +37,8 @@ NP_NAME = {"f": "float", "c": "complex"}
 
 def normalize_index(index):
     """Return ``(numpy_index, is_basic)``."""
+    if isinstance(index, (bool, np.bool_)):       # (before int: bool is an int subclass)
+        return bool(index), False
     if isinstance(index, _BASIC):
         if type(index) is slice and index.step is not None and _step(index.step) <= 0:
             raise ValueError("step must be greater than zero")
@@ -49,13 +51,13 @@ def normalize_index(index):
     if isinstance(index, tuple):
         out, basic = [], True
         for i in index:
-            if isinstance(i, _BASIC):
+            if isinstance(i, (bool, np.bool_)):
+                out.append(bool(i))
+                basic = False
+            elif isinstance(i, _BASIC):
                 if type(i) is slice and i.step is not None and _step(i.step) <= 0:
                     raise ValueError("step must be greater than zero")
                 out.append(_fix_int(i))
-            elif isinstance(i, (bool, np.bool_)):
-                out.append(bool(i))
-                basic = False
             elif isinstance(i, (np.integer,)):
                 out.append(int(i))
             else:
@@ -66,14 +68,14 @@ def normalize_index(index):
                 basic = False
         return tuple(out), basic
     if isinstance(index, (list, np.ndarray)):
-        if isinstance(index, list) and any(isinstance(i, (slice, type(None), type(Ellipsis)))
-                                           or isinstance(i, Tensor) and i.ndim > 0
-                                           for i in index):
+        # PyTorch (like old NumPy) reads a short list holding tensors, sequences, slices,
+        # None or Ellipsis as a tuple of indices: x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]]
+        if isinstance(index, list) and len(index) < 32 and any(
+                isinstance(i, (slice, type(None), type(Ellipsis), Tensor, list, tuple,
+                               np.ndarray)) for i in index):
             return normalize_index(tuple(index))
         arr = _index_array(index)
         return (arr.astype(bool) if arr.dtype == np.uint8 else arr), False
-    if isinstance(index, (bool, np.bool_)):
-        return bool(index), False
     if isinstance(index, np.integer):
         return int(index), True
     raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte "
@@ -139,60 +141,144 @@ def _unique_index(index):
 
 
 def _index_error(err, shape, index):
+    """PyTorch's wording for NumPy's indexing errors."""
+    import re
     msg = str(err)
-    if "out of bounds" in msg:
-        import re
-        m = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", msg)
-        if m:
-            return (f"index {m.group(1)} is out of bounds for dimension {m.group(2)} with size "
-                    f"{m.group(3)}")
+    m = re.search(r"index (-?\d+) is out of bounds for axis (\d+) with size (\d+)", msg)
+    if m:
+        return (f"index {m.group(1)} is out of bounds for dimension {m.group(2)} with size "
+                f"{m.group(3)}")
     if "too many indices" in msg:
-        return (f"too many indices for tensor of dimension {len(shape)}")
+        return f"too many indices for tensor of dimension {len(shape)}"
     if "boolean index did not match" in msg:
-        return (f"The shape of the mask {msg.split('size of')[0].strip()} does not match the "
-                f"shape of the indexed tensor {list(shape)}: {msg}")
+        return _mask_error(shape, index) or msg
+    if "could not be broadcast together" in msg:
+        shapes = re.findall(r"\(([\d, ]*)\)", msg.split("shapes", 1)[1])
+        listed = ", ".join("[" + ", ".join(v for v in t.replace(" ", "").split(",") if v) + "]"
+                           for t in shapes)
+        return f"shape mismatch: indexing tensors could not be broadcast together with shapes " \
+               f"{listed}"
     return msg
+
+
+def _mask_error(shape, index):
+    """PyTorch's message for a boolean mask whose shape does not match the dimensions it
+    indexes, found by walking the index as NumPy does."""
+    items = index if isinstance(index, tuple) else (index,)
+    consumed = sum(1 if not isinstance(i, np.ndarray) else max(i.ndim, 1) if i.dtype == bool
+                   else 1 for i in items if i is not None and i is not Ellipsis
+                   and not isinstance(i, bool))
+    dim = 0
+    for i in items:
+        if i is Ellipsis:
+            dim += len(shape) - consumed
+        elif i is None or isinstance(i, bool):
+            continue
+        elif isinstance(i, np.ndarray) and i.dtype == bool:
+            for k, n in enumerate(i.shape):
+                if dim + k >= len(shape) or shape[dim + k] != n:
+                    return (f"The shape of the mask {list(i.shape)} at index {k} does not match "
+                            f"the shape of the indexed tensor {list(shape)} at index {dim + k}")
+            dim += i.ndim
+        else:
+            dim += 1
+    return None
+
+
+def split_int_index(idx):
+    """PyTorch applies integers as ``select`` before any tensor index, while NumPy counts
+    them among the advanced indices when tensors are present (which moves the broadcast
+    dimensions: ``x[1, :, [0, 1]]`` is 4x2 in PyTorch, 2x4 in NumPy). For such an index,
+    return ``(basic, advanced)`` with ``x[idx] == x[basic][advanced]`` in PyTorch's sense;
+    otherwise None."""
+    if not isinstance(idx, tuple):
+        return None
+    has_int = has_arr = False
+    for i in idx:
+        if isinstance(i, bool):
+            return None
+        if isinstance(i, np.ndarray) and i.ndim > 0:
+            has_arr = True
+        elif type(i) is int or isinstance(i, np.ndarray) and i.dtype.kind in "iu":
+            has_int = True
+    if not (has_int and has_arr):
+        return None
+    basic, adv = [], []
+    for i in idx:
+        if type(i) is int or isinstance(i, np.ndarray) and i.ndim == 0 and \
+                i.dtype.kind in "iu":
+            basic.append(int(i))
+        elif isinstance(i, np.ndarray):
+            basic.append(slice(None))
+            adv.append(i)
+        elif i is None:
+            basic.append(None)
+            adv.append(slice(None))
+        else:
+            basic.append(i)
+            adv.append(slice(None) if i is not Ellipsis else Ellipsis)
+    return tuple(basic), tuple(adv)
 
 
 def getitem(input: Tensor, index) -> Tensor:
     """``input[index]`` (see the module docstring)."""
     idx, basic = normalize_index(index)
+    if not basic:
+        parts = split_int_index(idx)
+        if parts is not None:
+            view = GetItem.apply(input, index=parts[0], basic=True)
+            return GetItem.apply(view, index=parts[1], basic=False)
     return GetItem.apply(input, index=idx, basic=basic)
+
+
+def _is_basic(i):
+    return isinstance(i, _BASIC) and not isinstance(i, bool)
 
 
 def getitem_normalized(input: Tensor, idx) -> Tensor:
     """``input[idx]`` for an index already normalised by ``normalize_index``."""
-    basic = isinstance(idx, _BASIC) or (isinstance(idx, tuple) and all(
-        isinstance(i, _BASIC) for i in idx))
+    basic = _is_basic(idx) or (isinstance(idx, tuple) and all(_is_basic(i) for i in idx))
     return GetItem.apply(input, index=idx, basic=basic)
 
 
 def setitem(input: Tensor, index, value) -> None:
     """``input[index] = value``: writes in place; differentiable with respect to both the
-    untouched elements of ``input`` and ``value``."""
-    idx, _ = normalize_index(index)
-    if not isinstance(value, Tensor):
-        if isinstance(value, (list, tuple, np.ndarray)):
-            value = np.asarray(value)
-            if value.dtype.kind in "fc" and input._data.dtype.kind in "iub":
-                raise RuntimeError(f"Index put requires the source and destination dtypes "
-                                   f"match, got {input.dtype._legacy[:-6]} for the "
-                                   f"destination and Double for the source.")
+    untouched elements of ``input`` and ``value``. ``value`` is a number or a tensor that
+    broadcasts to ``input[index]`` (values are cast to input's dtype)."""
+    idx, basic = normalize_index(index)
+    if not basic:
+        parts = split_int_index(idx)
+        if parts is not None:           # write through the view the integers select
+            setitem(GetItem.apply(input, index=parts[0], basic=True), parts[1], value)
+            return
+    if isinstance(value, (list, tuple, np.ndarray)):
+        what = "numpy.ndarray" if isinstance(value, np.ndarray) else type(value).__name__
+        raise TypeError(f"can't assign a {what} to a ember.{input.dtype._legacy}")
+    if isinstance(value, complex) and input._data.dtype.kind != "c":
+        raise RuntimeError(f"value cannot be converted to type {input.dtype.name} without "
+                           "overflow")
     try:
         target_shape = input._data[idx].shape
     except IndexError as e:
         raise IndexError(_index_error(e, input._data.shape, idx)) from None
-    vshape = value._data.shape if isinstance(value, Tensor) else np.shape(value)
-    try:
-        np.broadcast_shapes(vshape, target_shape)
-        if len(vshape) > len(target_shape) and any(s != 1 for s in vshape[:len(vshape) -
-                                                                           len(target_shape)]):
-            raise ValueError
-    except ValueError:
-        raise RuntimeError(f"shape mismatch: value tensor of shape {list(vshape)} cannot be "
-                           f"broadcast to indexing result of shape {list(target_shape)}") \
-            from None
-    if isinstance(value, Tensor) and len(vshape) > len(target_shape):
-        value = value.reshape(target_shape if not target_shape else
-                              vshape[len(vshape) - len(target_shape):])
+    vshape = value._data.shape if isinstance(value, Tensor) else ()
+    # leading size-1 dimensions of the value beyond the target's are dropped, as in PyTorch
+    lead = 0
+    while len(vshape) - lead > len(target_shape) and vshape[lead] == 1:
+        lead += 1
+    stripped = vshape[lead:]
+    if basic:
+        from .shape import _expand_shape
+        _expand_shape(stripped, target_shape, input.dtype)     # raises PyTorch's errors
+    else:
+        try:
+            ok = np.broadcast_shapes(stripped, target_shape) == tuple(target_shape)
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"shape mismatch: value tensor of shape {list(vshape)} cannot "
+                               f"be broadcast to indexing result of shape "
+                               f"{list(target_shape)}")
+    if lead:
+        value = value.reshape(stripped)
     inplace_update(input, value, idx, check_cast=False)
