@@ -13,6 +13,7 @@ from ._device import device  # noqa: F401
 from ._size import Size  # noqa: F401
 from ._tensor import Tensor  # noqa: F401
 from . import autograd  # noqa: F401
+from .autograd.anomaly_mode import is_anomaly_enabled, is_anomaly_check_nan_enabled  # noqa
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa
                                  is_grad_enabled, is_inference_mode_enabled)
 from .ops import *  # noqa: F401,F403

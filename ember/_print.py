@@ -25,11 +25,11 @@ import numpy as np
 
 from . import _dtype
 
-__all__ = ["set_printoptions", "get_printoptions"]
+__all__ = ["get_printoptions", "set_printoptions"]
 
 
 class _PrintOptions:
-    __slots__ = ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")
+    __slots__ = ("edgeitems", "linewidth", "precision", "sci_mode", "threshold")
 
     def __init__(self):
         self.precision = 4
@@ -42,10 +42,11 @@ class _PrintOptions:
 PRINT_OPTS = _PrintOptions()
 
 _PROFILES = {
-    "default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
-    "short": dict(precision=2, threshold=1000, edgeitems=2, linewidth=80),
-    "full": dict(precision=4, threshold=math.inf, edgeitems=3, linewidth=80),
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80},
 }
+_KEYS = ("precision", "threshold", "edgeitems", "linewidth", "sci_mode")   # PyTorch's order
 
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None,
@@ -81,7 +82,7 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 def get_printoptions() -> dict:
     """The current print options as a dict (the keywords of :func:`set_printoptions`)."""
-    return {k: getattr(PRINT_OPTS, k) for k in _PrintOptions.__slots__}
+    return {k: getattr(PRINT_OPTS, k) for k in _KEYS}
 
 
 @contextlib.contextmanager
@@ -192,7 +193,7 @@ def _vector_str(a, indent, summarize, f1, f2):
     element_length = f1.width() + 2
     if f2 is not None:
         element_length += f2.width() + 1
-    per_line = max(1, int(math.floor((PRINT_OPTS.linewidth - indent) / element_length)))
+    per_line = max(1, math.floor((PRINT_OPTS.linewidth - indent) / element_length))
     e = PRINT_OPTS.edgeitems
     if summarize and not e:
         data = ["..."]

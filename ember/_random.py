@@ -23,17 +23,35 @@ import warnings
 import numpy as np
 
 from . import _dtype
-from ._device import check_device, device as _device_cls
+from ._device import check_device
+from ._device import device as _device_cls
 from ._dtype import as_dtype, get_default_dtype
 from ._tensor import Tensor, _wrap
 from .autograd.grad_mode import STATE
 from .ops._op import Op
-from .ops.creation import _finish, _legacy, _size_arg, _target_dtype, _broadcast_check
+from .ops.creation import _broadcast_check, _finish, _legacy, _size_arg, _target_dtype
 from .ops.inplace import inplace_update
 
-__all__ = ["Generator", "default_generator", "manual_seed", "seed", "initial_seed",
-           "get_rng_state", "set_rng_state", "rand", "randn", "randint", "randperm", "normal",
-           "bernoulli", "multinomial", "poisson", "rand_like", "randn_like", "randint_like"]
+__all__ = [
+    "Generator",
+    "bernoulli",
+    "default_generator",
+    "get_rng_state",
+    "initial_seed",
+    "manual_seed",
+    "multinomial",
+    "normal",
+    "poisson",
+    "rand",
+    "rand_like",
+    "randint",
+    "randint_like",
+    "randn",
+    "randn_like",
+    "randperm",
+    "seed",
+    "set_rng_state",
+]
 
 _DEFAULT_SEED = 67280421310721      # PyTorch's default seed, for the same "unseeded" habit
 _MAGIC = b"emberPCG"                # first bytes of a serialised state (format version 1)
@@ -59,17 +77,24 @@ class Generator:
 
     def _reseed(self, seed: int):
         self._seed = seed
-        self._np = np.random.Generator(np.random.PCG64(seed))
+        fresh = np.random.PCG64(seed)
+        if getattr(self, "_np", None) is None:
+            self._np = np.random.Generator(fresh)
+        else:
+            # reseed in place: code holding default_rng()'s result keeps the right stream
+            self._np.bit_generator.state = fresh.state
 
     @property
     def device(self):
         return self._device
 
-    def manual_seed(self, seed) -> "Generator":
+    def manual_seed(self, seed) -> Generator:
         """Reset the generator to ``seed`` (an int in [-2**63, 2**64); negative seeds wrap
         modulo 2**64 as in PyTorch). Returns the generator."""
         if isinstance(seed, (bool, np.bool_)) or not isinstance(seed, (int, np.integer)):
-            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+            # PyTorch raises RuntimeError here, not TypeError
+            raise RuntimeError(  # noqa: TRY004
+                f"manual_seed expected a long, but got {type(seed).__name__}")
         seed = int(seed)
         if not -(1 << 63) <= seed < _U64:
             raise ValueError(f"Overflow when unpacking long long: seed {seed} is outside "
@@ -100,7 +125,7 @@ class Generator:
                + int(self._seed).to_bytes(8, "little"))
         return _wrap(np.frombuffer(raw, dtype=np.uint8).copy())
 
-    def set_state(self, new_state) -> "Generator":
+    def set_state(self, new_state) -> Generator:
         """Restore a state from :meth:`get_state`. Returns the generator."""
         if not isinstance(new_state, Tensor):
             raise TypeError(f"expected a ember.ByteTensor, but got {type(new_state).__name__}")
@@ -116,18 +141,20 @@ class Generator:
                                "Generator.get_state()")
         state = int.from_bytes(raw[8:24], "little")
         inc = int.from_bytes(raw[24:40], "little")
-        bg = np.random.PCG64()
-        bg.state = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
-                    "has_uint32": int.from_bytes(raw[40:44], "little"),
-                    "uinteger": int.from_bytes(raw[44:48], "little")}
-        self._np = np.random.Generator(bg)
+        st = {"bit_generator": "PCG64", "state": {"state": state, "inc": inc},
+              "has_uint32": int.from_bytes(raw[40:44], "little"),
+              "uinteger": int.from_bytes(raw[44:48], "little")}
+        if getattr(self, "_np", None) is None:
+            self._np = np.random.Generator(np.random.PCG64())
+        self._np.bit_generator.state = st           # in place, as in _reseed
         self._seed = int.from_bytes(raw[48:56], "little")
         return self
 
-    def clone_state(self) -> "Generator":
+    def clone_state(self) -> Generator:
         """A new generator in this one's current state."""
         g = Generator.__new__(Generator)
         g._device = self._device
+        g._np = None
         g.set_state(self.get_state())
         return g
 
@@ -208,12 +235,12 @@ def uniform_array(rng: np.random.Generator, shape, npd: np.dtype) -> np.ndarray:
         out.imag = uniform_array(rng, shape, part)
         return out
     if npd == np.float64:
-        return rng.random(shape)
+        return np.asarray(rng.random(shape))
     if npd == np.float32:
-        return rng.random(shape, dtype=np.float32)
+        return np.asarray(rng.random(shape, dtype=np.float32))
     # half types: k / 2**bits is exact and stays below 1 after rounding
     bits = _mant_bits(npd)
-    return (rng.integers(0, 1 << bits, size=shape) * (2.0 ** -bits)).astype(npd)
+    return np.asarray(rng.integers(0, 1 << bits, size=shape) * (2.0 ** -bits)).astype(npd)
 
 
 def normal_array(rng: np.random.Generator, shape, npd: np.dtype) -> np.ndarray:
@@ -227,8 +254,8 @@ def normal_array(rng: np.random.Generator, shape, npd: np.dtype) -> np.ndarray:
         out.imag = normal_array(rng, shape, part) * part.type(math.sqrt(0.5))
         return out
     if npd == np.float64:
-        return rng.standard_normal(shape)
-    return rng.standard_normal(shape, dtype=np.float32).astype(npd, copy=False)
+        return np.asarray(rng.standard_normal(shape))
+    return np.asarray(rng.standard_normal(shape, dtype=np.float32)).astype(npd, copy=False)
 
 
 # ---------------------------------------------------------------------------------------
@@ -250,6 +277,7 @@ class _Sampled(Op):
 
 def _result(arr, name, params, out=None, fn="random"):
     """Wrap a sample; record a zero-gradient node when a parameter requires grad."""
+    arr = np.asarray(arr)
     if STATE.enabled and any(isinstance(p, Tensor) and p._requires_grad for p in params):
         t = _Sampled.apply(*params, value=arr, name=name)
         if out is not None:
@@ -263,6 +291,7 @@ def _result(arr, name, params, out=None, fn="random"):
 def _fill(self: Tensor, arr: np.ndarray, name: str) -> Tensor:
     """Write a sample into ``self`` in place (views and version counters handled by
     ``inplace_update``); under autograd the tensor's new grad_fn passes back zeros."""
+    arr = np.asarray(arr, dtype=self._data.dtype)
     if STATE.enabled and (self._requires_grad or
                           (self._base is not None and self._base._requires_grad)):
         return inplace_update(self, _Sampled.apply(self, value=arr, name=name))
@@ -347,7 +376,7 @@ def _discrete(rng, lo, hi_inclusive, shape, npd):
     else:                                              # only for uint64-sized ranges
         vals = rng.integers(lo, hi_inclusive, size=shape, dtype=np.uint64, endpoint=True)
     with np.errstate(all="ignore"):
-        return vals.astype(npd)
+        return np.asarray(vals).astype(npd)
 
 
 # ---------------------------------------------------------------------------------------
@@ -577,12 +606,12 @@ def bernoulli(input, p=None, *, generator=None, out=None) -> Tensor:
         if not ((probs >= 0) & (probs <= 1)).all():
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false. "
                                "(bernoulli: every probability must be in [0, 1])")
-        arr = (rng.random(probs.shape) < probs).astype(npd)
+        arr = np.asarray(rng.random(probs.shape) < probs).astype(npd)
         return _result(arr, "BernoulliBackward0", (input,), out, "bernoulli")
     p = _py_number(p, "bernoulli", "p")
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_g(p)}")
-    arr = (rng.random(input._data.shape) < p).astype(npd)
+    arr = np.asarray(rng.random(input._data.shape) < p).astype(npd)
     return _result(arr, "BernoulliBackward1", (input,), out, "bernoulli")
 
 
@@ -660,7 +689,7 @@ def poisson(input, generator=None) -> Tensor:
     lam = input._data
     if (lam < 0).any() or np.isnan(lam).any():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
-    arr = default_rng(generator).poisson(lam.astype(np.float64)).astype(lam.dtype)
+    arr = np.asarray(default_rng(generator).poisson(lam.astype(np.float64))).astype(lam.dtype)
     return _result(arr, "PoissonBackward0", (input,), None, "poisson")
 
 
@@ -747,12 +776,12 @@ def _bernoulli_(self, p=0.5, *, generator=None):
         if not ((probs >= 0) & (probs <= 1)).all():
             raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false. "
                                "(bernoulli_: every probability must be in [0, 1])")
-        arr = (rng.random(self._data.shape) < probs).astype(npd)
+        arr = np.asarray(rng.random(self._data.shape) < probs).astype(npd)
         return _fill(self, arr, "BernoulliBackward1")
     p = _py_number(p, "bernoulli_", "p")
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={_g(p)}")
-    arr = (rng.random(self._data.shape) < p).astype(npd)
+    arr = np.asarray(rng.random(self._data.shape) < p).astype(npd)
     return _fill(self, arr, "BernoulliBackward2")
 
 
@@ -784,9 +813,7 @@ def _random_(self, *args, generator=None, **kwargs):
     _, dmax = _int_bounds(d)
     if v["to"] is None:
         hi_inclusive = dmax
-        if d.is_floating_point or d.is_complex:
-            pass
-        elif lo > dmax:
+        if not (d.is_floating_point or d.is_complex) and lo > dmax:
             raise RuntimeError(f"from is out of bounds for {_CTYPE.get(d.name, d.name)}")
     else:
         hi = _int_param(v["to"], "random_", "to", 2)
@@ -814,7 +841,7 @@ def _exponential_(self, lambd=1.0, *, generator=None):
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={_g(lambd)}")
     npd = self._data.dtype
-    e = default_rng(generator).standard_exponential(self._data.shape)
+    e = np.asarray(default_rng(generator).standard_exponential(self._data.shape))
     return _fill(self, (e / lambd).astype(npd), "ExponentialBackward0")
 
 
@@ -825,7 +852,7 @@ def _geometric_(self, p, *, generator=None):
     if not 0 < p < 1:
         raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={_g(p)}")
     npd = self._data.dtype
-    g = default_rng(generator).geometric(p, size=self._data.shape)
+    g = np.asarray(default_rng(generator).geometric(p, size=self._data.shape))
     with np.errstate(all="ignore"):
         return _fill(self, g.astype(npd), "GeometricBackward0")
 
@@ -837,7 +864,7 @@ def _log_normal_(self, mean=1.0, std=2.0, *, generator=None):
     if not std > 0:
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={_g(std)}")
     npd = self._data.dtype
-    z = default_rng(generator).standard_normal(self._data.shape)
+    z = np.asarray(default_rng(generator).standard_normal(self._data.shape))
     with np.errstate(all="ignore"):
         return _fill(self, np.exp(mean + std * z).astype(npd), "LogNormalBackward0")
 
@@ -850,7 +877,7 @@ def _cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
     if not sigma > 0:
         raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={_g(sigma)}")
     npd = self._data.dtype
-    c = default_rng(generator).standard_cauchy(self._data.shape)
+    c = np.asarray(default_rng(generator).standard_cauchy(self._data.shape))
     with np.errstate(all="ignore"):
         return _fill(self, (median + sigma * c).astype(npd), "CauchyBackward0")
 

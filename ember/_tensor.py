@@ -70,29 +70,36 @@ class Tensor:
     def __new__(cls, *args, **kwargs):
         return _new(cls)
 
-    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+    def __init__(self, *args, device=None):
         check_device(device)
-        dt = _dtype.as_dtype(dtype) if dtype is not None else _dtype.get_default_dtype()
-        if len(args) == 1 and not isinstance(args[0], (int, np.integer)):
-            src = args[0]
-            if isinstance(src, Tensor):
-                arr = src._data.astype(dt.np, copy=False) if dtype is not None else src._data
-            else:
-                arr = np.array(src, dtype=dt.np)
-        elif all(isinstance(a, (int, np.integer)) for a in args):
-            shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple) else args
-            arr = np.empty(tuple(int(s) for s in shape), dtype=dt.np)
-        elif len(args) == 1 and isinstance(args[0], (tuple, list, Size)):
-            arr = np.array(args[0], dtype=dt.np)
+        dt = _dtype.get_default_dtype()
+        if not args:
+            arr = np.empty((0,), dtype=dt.np)
+        elif len(args) == 1 and isinstance(args[0], Tensor):
+            src = args[0]                  # an alias, as torch.Tensor(t) is
+            self._data = src._data
+            self._requires_grad = src._requires_grad
+            self.grad_fn = None
+            self._vc = src._vc
+            self._base = None
+            return
+        elif len(args) == 1 and isinstance(args[0], Size):
+            arr = np.empty(_checked_shape(args[0]), dtype=dt.np)
+        elif all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            arr = np.empty(_checked_shape(args), dtype=dt.np)
+        elif len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)):
+            from .ops.creation import _array_from_data
+            arr = np.array(_array_from_data(args[0], dt), dtype=dt.np)
+        elif len(args) == 1:
+            raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
         else:
-            raise TypeError(f"Tensor(): invalid arguments {args!r}")
+            raise TypeError(f"new() received an invalid combination of arguments - got "
+                            f"({', '.join(type(a).__name__ for a in args)})")
         self._data = arr
         self._requires_grad = False
         self.grad_fn = None
         self._vc = [0]
         self._base = None
-        if requires_grad:
-            self.requires_grad_(True)
 
     # ------------------------------------------------------------------ basic attributes
     @property
@@ -300,12 +307,15 @@ class Tensor:
 
         def keep(grad):
             t = ref()
-            if t is not None:
-                if t._grad is None:
-                    t._grad = grad.detach() if not grad.requires_grad else grad
-                    t._grad = _wrap(t._grad._data.copy())
-                else:
-                    t._grad = t._grad + grad
+            if t is None:
+                return
+            if t._grad is None:
+                # a copy: the engine may hand the same gradient on to other nodes; under
+                # create_graph the copy stays in the graph (CloneBackward0), as in PyTorch
+                t._grad = grad.clone() if grad._requires_grad else _wrap(grad._data.copy())
+            else:
+                t._grad = t._grad + grad
+        keep._retains_grad_hook = True
         self.grad_fn._add_tensor_pre_hook(self._output_nr, keep)
         self._retains_grad = True
 
@@ -761,6 +771,15 @@ def _rebuild_tensor(arr, requires_grad, cls=Tensor):
     t = _wrap(arr if isinstance(arr, np.ndarray) else np.asarray(arr), cls)
     t._requires_grad = requires_grad
     return t
+
+
+def _checked_shape(shape):
+    shape = tuple(int(s) for s in shape)
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(shape)}")
+    return shape
 
 
 def _wrap_dim(dim, ndim, what="dim"):

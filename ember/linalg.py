@@ -37,6 +37,7 @@ from .ops.linalg import (  # noqa: F401
     linalg_svdvals as svdvals,
     linalg_tensorinv as tensorinv,
     linalg_tensorsolve as tensorsolve,
+    linalg_vander as vander,
     linalg_vecdot as vecdot,
     linalg_vector_norm as vector_norm,
 )
@@ -45,6 +46,6 @@ __all__ = [
     "LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
     "eigvals", "eigvalsh", "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm",
     "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
-    "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vecdot",
+    "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
     "vector_norm",
 ]

@@ -7,8 +7,15 @@ from __future__ import annotations
 
 import contextlib
 
-from ._random import (Generator, default_generator, get_rng_state, initial_seed,  # noqa: F401
-                      manual_seed, seed, set_rng_state)
+from ._random import (
+    Generator,
+    default_generator,
+    get_rng_state,
+    initial_seed,
+    manual_seed,
+    seed,
+    set_rng_state,
+)
 
 __all__ = ["Generator", "default_generator", "fork_rng", "get_rng_state", "initial_seed",
            "manual_seed", "seed", "set_rng_state"]

@@ -239,6 +239,21 @@ def test_retain_grad_runs_after_tensor_hooks_and_in_grad():
     assert_close(e, t)
 
 
+def test_retain_grad_keeps_graph_under_create_graph():
+    def f(L, x):
+        y = x * x
+        y.retain_grad()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            (y * y).sum().backward(create_graph=True)
+        assert y.grad.requires_grad
+        x.grad = None
+        y.grad.sum().backward()
+        return x.grad
+    e, t, _, _ = both(f, arr(3))
+    assert_close(e, t)
+
+
 def test_retain_grad_errors_and_noops():
     for L in (ember, torch):
         with pytest.raises(RuntimeError, match="can't retain_grad on Tensor that has "
@@ -349,13 +364,16 @@ def test_grad_multiple_roots_duplicates_and_leaf_roots():
     assert_close(e, t)
 
 
-def test_grad_of_non_leaf_input_gets_tensor_hooks():
+def test_grad_capture_and_tensor_hooks_order():
+    """PyTorch's order: a captured input whose node only is captured sees its hooks' result;
+    one whose node also runs (for another input) is captured before its hooks."""
     def f(L, x):
         y = x * 3
         y.register_hook(lambda g: g * 2)
         x.register_hook(lambda g: g + 1)   # leaf hooks run before capture in grad() too
         out = (y * y).sum()
-        return L.autograd.grad(out, [y, x])
+        only_y = L.autograd.grad(out, [y], retain_graph=True)
+        return only_y, L.autograd.grad(out, [y, x])
     e, t, _, _ = both(f, arr(3))
     assert_close(e, t)
 
@@ -392,9 +410,14 @@ def test_node_whose_incoming_grads_are_all_none():
 
 def test_is_grads_batched():
     def f(L, x):
-        y = x * x * 3
-        return L.autograd.grad(y, x, L.eye(3, dtype=L.float64) if hasattr(L, "eye") else None,
-                               is_grads_batched=True)
+        y = x * x * x
+        g1, = L.autograd.grad(y, x, L.eye(3, dtype=L.float64) * 2, is_grads_batched=True,
+                              retain_graph=True)
+        g2, = L.autograd.grad(y, x, L.eye(3, dtype=L.float64), is_grads_batched=True,
+                              create_graph=True)
+        assert g2.requires_grad
+        g2.sum().backward()
+        return g1, g2, x.grad
     e, t, _, _ = both(f, arr(3))
     assert_close(e, t)
     x = ember.ones(3, requires_grad=True)
@@ -545,13 +568,18 @@ def test_hook_order_matches_torch():
     assert run(ember) == run(torch)
 
 
-def test_node_hooks_can_replace_gradients():
+def test_node_hooks_can_replace_gradients_and_be_removed():
     def f(L, x, w):
         y = x * w
-        y.grad_fn.register_prehook(lambda go: (go[0] * 2,))
-        y.grad_fn.register_hook(lambda gi, go: (gi[0] + 1, None))
+        h1 = y.grad_fn.register_prehook(lambda go: (go[0] * 2,))
+        h2 = y.grad_fn.register_hook(lambda gi, go: (gi[0] + 1, None))
+        y.sum().backward(retain_graph=True)
+        first = (x.grad.clone(), w.grad)
+        h1.remove()
+        h2.remove()
+        x.grad = None
         y.sum().backward()
-        return x.grad, w.grad
+        return first, x.grad
     e, t, _, _ = both(f, arr(3), arr(3))
     assert_close(e, t)
 
@@ -636,9 +664,10 @@ def test_inference_mode():
             with L.inference_mode(False):
                 assert L.is_grad_enabled() and not L.is_inference_mode_enabled()
         assert y.is_inference() and not y.requires_grad and not x.is_inference()
-        with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside "
-                                               "InferenceMode is not allowed"):
-            y.add_(1)
+        for op in (lambda: y.zero_(), lambda: y.__setitem__(0, 5.0), lambda: y.exp_()):
+            with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside "
+                                                   "InferenceMode is not allowed"):
+                op()
         with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for "
                                                "backward"):
             (x * y).sum().backward()
@@ -657,6 +686,29 @@ def test_inference_mode():
         with L.no_grad():
             assert g() == (False, True)
         assert not L.is_inference_mode_enabled() and L.is_grad_enabled()
+
+
+def test_tensors_created_in_inference_mode_are_inference_tensors():
+    for L in (ember, torch):
+        with L.inference_mode():
+            t = L.ones(2)
+        assert t.is_inference()
+
+
+@pytest.mark.xfail(strict=True, reason="elementwise.py: the direct in-place fast path "
+                   "(_direct_ok) bypasses inplace_update's inference-tensor check")
+def test_inplace_arithmetic_on_inference_tensor_outside_inference_mode():
+    for L in (ember, torch):
+        with L.inference_mode():
+            y = L.ones(2, requires_grad=True) * 2
+        with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside "
+                                               "InferenceMode is not allowed"):
+            y.add_(1)
+
+
+def test_anomaly_queries_at_top_level():
+    for L in (ember, torch):
+        assert L.is_anomaly_enabled() is False and L.is_anomaly_check_nan_enabled() is True
 
 
 def test_grad_mode_is_thread_local():
@@ -839,6 +891,29 @@ def test_functional_jacobian(case, vectorize):
     e = ember.autograd.functional.jacobian(lambda *a: fn(ember, *a), e_in, vectorize=vectorize)
     t = torch.autograd.functional.jacobian(lambda *a: fn(torch, *a), t_in, vectorize=vectorize)
     assert_close(e, t)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+@pytest.mark.parametrize("strategy", ["reverse-mode", "forward-mode"])
+def test_functional_strategies_with_vectorize(strategy):
+    x0, y0 = arr(2, 3), arr(3)
+    res = {}
+    for L in (ember, torch):
+        x, y = L.tensor(x0.copy()), L.tensor(y0.copy())
+        F = L.autograd.functional
+        jac = F.jacobian(lambda a, b: (a * b).sum(0) * b, (x, y), vectorize=True,
+                         strategy=strategy)
+        hess = F.hessian(lambda a, b: (a * a * b).sum(), (x, y), vectorize=True,
+                         outer_jacobian_strategy=strategy)
+        res[L] = (jac, hess)
+    assert_close(res[ember], res[torch])
+    for L in (ember, torch):
+        x = L.ones(2, dtype=L.float64)
+        with pytest.raises(NotImplementedError, match="`create_graph=True` and "
+                                                      '`strategy="forward-mode"` are not '
+                                                      "supported together"):
+            L.autograd.functional.jacobian(lambda a: a * 2, x, create_graph=True,
+                                           strategy="forward-mode", vectorize=True)
 
 
 def test_functional_jacobian_create_graph_and_strict():

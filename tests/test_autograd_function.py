@@ -455,9 +455,11 @@ def test_saved_output_modified_in_place_is_detected():
 def test_legacy_non_static_usage_raises():
     for L in (ember, torch):
         Cube = make_cube(L)
+        with pytest.warns(DeprecationWarning):
+            instance = Cube()
         with pytest.raises(RuntimeError, match="Legacy autograd function with non-static "
                                                "forward method is deprecated"):
-            Cube()(L.ones(2))
+            instance(L.ones(2))
 
 
 def test_gradcheck_on_multi_output_function():
@@ -470,3 +472,46 @@ def test_gradcheck_on_multi_output_function():
     assert ember.autograd.gradcheck(lambda a, b: Scale.apply(a, b, 1.5), (x, w))
     MulAdd = make_setup_ctx(ember)
     assert ember.autograd.gradgradcheck(lambda a, b: MulAdd.apply(a, b, 2.0), (x, w))
+
+
+def test_reentrant_backward_checkpoint_style():
+    """A backward that runs its own backward pass (activation checkpointing): recompute
+    the forward with grad on, then backpropagate into the input and into the weights the
+    function closes over."""
+    def factory(L):
+        class Checkpoint(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, fn, x):
+                ctx.fn = fn
+                ctx.save_for_backward(x)
+                return fn(x)
+
+            @staticmethod
+            def backward(ctx, g):
+                x, = ctx.saved_tensors
+                with L.enable_grad():
+                    xd = x.detach().requires_grad_()
+                    y = ctx.fn(xd)
+                L.autograd.backward(y, g, inputs=[xd] + ctx.fn.params)
+                return None, xd.grad
+        return Checkpoint
+
+    w0, x0 = arr(3, 3), arr(2, 3)
+    res = {}
+    for L in (ember, torch):
+        w = L.tensor(w0, requires_grad=True)
+        x = L.tensor(x0, requires_grad=True)
+
+        def block(t):
+            return L.tanh(t @ w) * t
+        block.params = [w]
+        h = factory(L).apply(block, x * 2)
+        (h * h).sum().backward()
+        res[L] = (h, x.grad, w.grad)
+    assert_close(res[ember], res[torch])
+
+
+def test_instantiating_a_function_warns():
+    for L in (ember, torch):
+        with pytest.warns(DeprecationWarning, match="should not be instantiated"):
+            make_cube(L)()

@@ -6,10 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from oracle import assert_close, requires_torch, torch
 
 import ember
 from ember._device import BackendUnavailableError
-from oracle import assert_close, requires_torch, torch
 
 pytestmark = requires_torch
 
@@ -41,7 +41,7 @@ def agree(fn, exact=True):
         warnings.simplefilter("ignore")
         try:
             theirs = fn(torch)
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001 (whatever torch raises, ember must too)
             with pytest.raises(type(e)):
                 fn(ember)
             return
@@ -222,7 +222,7 @@ def test_as_tensor():
     y.sum().backward()
     assert x.grad.tolist() == [1.0, 1.0]
     for data in ([1, 2], [1.5, 2], (True,), 3, np.int32(4)):
-        same(*both(lambda m: m.as_tensor(data)))
+        same(*both(lambda m, data=data: m.as_tensor(data)))
     with pytest.raises(BackendUnavailableError):
         ember.as_tensor([1.0], device="cuda")
 
@@ -244,10 +244,12 @@ def test_asarray():
     assert ember.asarray(x) is x
     with pytest.raises(ValueError, match="can't alias tensor"):
         ember.asarray(x, dtype=ember.float64, copy=False)
+    c = ember.asarray(x, copy=True)
+    assert c.grad_fn.name() == "CloneBackward0" and c.data_ptr() != x.data_ptr()
     a = ember.asarray(x.detach(), requires_grad=True)
     assert a.requires_grad and a.is_leaf and a.data_ptr() == x.data_ptr()
     for data in ([1, 2], [1, 2.0], 3.5, 3, np.float64(3.5), np.array(3.5), range(3)):
-        same(*both(lambda m: m.asarray(data)))
+        same(*both(lambda m, data=data: m.asarray(data)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -418,12 +420,14 @@ RANGES = [
     lambda m: m.linspace(m.tensor(0.0), m.tensor(1.0), 3), lambda m: m.linspace(1, 10, 3),
     lambda m: m.linspace(0, 1, m.tensor(3)), lambda m: m.linspace(0, 1, np.int64(3)),
     lambda m: m.linspace(-10.0, 20.05, 20), lambda m: m.linspace(-7.3, 11.1, 1001),
-    lambda m: m.linspace(3.3, -1.7, 77, dtype=m.float64), lambda m: m.linspace(0, 1, 3, requires_grad=True),
+    lambda m: m.linspace(3.3, -1.7, 77, dtype=m.float64),
+    lambda m: m.linspace(0, 1, 3, requires_grad=True),
     lambda m: m.linspace(-10, 6, 38, dtype=m.uint8), lambda m: m.linspace(-5, 3, 1, dtype=m.uint8),
     lambda m: m.linspace(1493.4, 30.28, 23, dtype=m.float16),
     lambda m: m.linspace(0, 1 + 1j, 3), lambda m: m.linspace(20.84, -47.3, 0, dtype=m.uint8),
     lambda m: m.logspace(0, 2, 3), lambda m: m.logspace(0, 2, 3, base=2),
-    lambda m: m.logspace(0, 3, 4, dtype=m.int64), lambda m: m.logspace(0, 2, 3, base=2.5, dtype=m.float64),
+    lambda m: m.logspace(0, 3, 4, dtype=m.int64),
+    lambda m: m.logspace(0, 2, 3, base=2.5, dtype=m.float64),
     lambda m: m.logspace(0, 2, 3, base=0), lambda m: m.logspace(0, 2, 1),
     lambda m: m.logspace(2, 0, 3, base=-2), lambda m: m.logspace(0, 3, 4, dtype=m.uint8),
     lambda m: m.logspace(-0.5, 3, 4, dtype=m.int64), lambda m: m.logspace(-5, 3, 1, dtype=m.uint8),
@@ -451,12 +455,13 @@ def test_arange_and_linspace_bit_exact_fuzz():
             s, e = e, s
         if rng.random() < 0.3:
             s, e, step = e, s, -step
-        for dt in ("float32", "float64", "float16", "int64", "int32"):
-            agree(lambda m: m.arange(s, e, step, dtype=getattr(m, dt)))
         n = int(rng.integers(0, 200))
+        for dt in ("float32", "float64", "float16", "int64", "int32"):
+            agree(lambda m, s=s, e=e, step=step, dt=dt:
+                  m.arange(s, e, step, dtype=getattr(m, dt)))
         for dt in ("float32", "float64", "float16", "int64", "uint8"):
-            agree(lambda m: m.linspace(s, e, n, dtype=getattr(m, dt)))
-        agree(lambda m: m.logspace(s / 10, e / 10, n), exact=False)
+            agree(lambda m, s=s, e=e, n=n, dt=dt: m.linspace(s, e, n, dtype=getattr(m, dt)))
+        agree(lambda m, s=s, e=e, n=n: m.logspace(s / 10, e / 10, n), exact=False)
 
 
 RANGE_ERRORS = [

@@ -185,6 +185,8 @@ INT_CASES = [
     ("nonzero_0d_zero", lambda m: m.nonzero(T(m, 0), as_tuple=True)),
     ("nonzero_empty", lambda m: m.nonzero(m.zeros(0, 3))),
     ("argwhere", lambda m: m.argwhere(T(m, [[True, False], [True, True]]))),
+    ("where_one_arg", lambda m: m.where(T(m, [[0.0, 1.5], [2.0, 0.0]]) != 0)),
+    ("where_one_arg_0d", lambda m: m.where(T(m, True))),
     ("searchsorted", lambda m: m.searchsorted(T(m, [1.0, 2, 2, 3]), T(m, [[2.0, 0], [3, 9]]))),
     ("searchsorted_right", lambda m: m.searchsorted(T(m, [1, 2, 2, 3]), T(m, [2, 0, 3, 9]),
                                                     right=True)),
@@ -461,8 +463,8 @@ def test_getitem_gradcheck(name, idx):
 
 
 def test_getitem_on_0d_and_1d():
-    for m_idx in (lambda m: Ellipsis, lambda m: None, lambda m: (None, None), lambda m: True):
-        check_op(lambda x: x[m_idx(ember)], lambda x: x[m_idx(torch)], [rand()])
+    for idx in (Ellipsis, None, (None, None), True, (Ellipsis, None)):
+        check_op(lambda x, i=idx: x[i], lambda x, i=idx: x[i], [rand()])
     check_op(lambda x: x[-1], lambda x: x[-1], [rand(4)])
     check_op(lambda x: x[[3, 3, 0]], lambda x: x[[3, 3, 0]], [rand(4)])
 
@@ -588,8 +590,11 @@ def test_setitem_no_grad_and_dtype_cast():
 
 def test_setitem_leaf_requiring_grad_raises():
     x = ember.zeros(3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
         x[0] = 1.0
+    y = ember.zeros(2, 3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        y[1, ember.tensor([0, 2])] = 1.0
     with ember.no_grad():
         x[0] = 1.0
     assert x[0].item() == 1.0

@@ -94,6 +94,9 @@ def test_matmul_vs_torch(sa, sb, dtype):
 def test_matmul_noncontiguous_and_transposed_views():
     a, w = T(4, 6, seed=1), T(5, 6, seed=2)
     check_op(lambda x, y: x @ y.t(), lambda x, y: x @ y.t(), [a, w])
+    check_op(lambda x, y: x.t() @ y, lambda x, y: x.t() @ y, [T(6, 4, seed=4), T(6, 3, seed=5)])
+    check_op(lambda x, y: x.t() @ y.t(), lambda x, y: x.t() @ y.t(), [T(6, 4), T(3, 6, seed=5)])
+    assert gradgradcheck(lambda x, y: x.t() @ y.t(), [T(3, 2), T(2, 3, seed=1)])
     b = T(6, 2, 3, seed=3)
     check_op(lambda x, y: x.transpose(0, 1) @ y, lambda x, y: x.transpose(0, 1) @ y, [b, T(3, 4)])
 
@@ -314,6 +317,8 @@ GRAD_PRODUCTS = [
     ("cross", lambda a, b: ember.linalg.cross(a, b), [(2, 3), (1, 3)]),
     ("multi_dot", lambda a, b, c: ember.linalg.multi_dot([a, b, c]), [(3,), (3, 2), (2,)]),
     ("chain_matmul", lambda a, b, c: ember.chain_matmul(a, b, c), [(2, 3), (3, 2), (2, 2)]),
+    ("vdot", lambda a, b: ember.vdot(a, b), [(3,), (3,)]),
+    ("vecdot", lambda a, b: ember.linalg.vecdot(a, b), [(2, 3), (3,)]),
 ]
 
 
@@ -549,6 +554,35 @@ def test_solve_triangular_vs_torch(upper, left, unitriangular):
              lambda a, b: torch.linalg.solve_triangular(a, b, **kw), [A, B])
     assert gradcheck(lambda a, b: ember.linalg.solve_triangular(a, b, **kw),
                      [well(2, seed=3), T(2, 2, seed=4)])
+
+
+def test_cholesky_solve_inverse_triangular_solve_gradcheck():
+    L = ember.tensor(np.tril(well(3, seed=6, requires_grad=False).numpy()) + 2 * np.eye(3),
+                     requires_grad=True)
+    b = T(3, 2, seed=7)
+    low, up = ember.tensor(np.tril(np.ones((3, 3)))), ember.tensor(np.triu(np.ones((3, 3))))
+    # (PyTorch's gradient for the factor is not masked to its triangle: mask the argument)
+    assert gradcheck(lambda bb, ll: ember.cholesky_solve(bb, ll * low), [b, L])
+    assert gradgradcheck(lambda bb, ll: ember.cholesky_solve(bb, ll * low), [b, L])
+    assert gradcheck(lambda ll: ember.cholesky_inverse(ll.mT * up, upper=True), [L])
+    assert gradcheck(lambda bb, aa: ember.triangular_solve(bb, aa, upper=False).solution, [b, L])
+
+
+@pytest.mark.parametrize("upper", [False, True])
+def test_cholesky_solve_inverse_vs_torch(upper):
+    # the factor is used as is: its other triangle is ignored in forward, and the gradient
+    # is PyTorch's (that of A^-1 B through A = L L^T, not masked to the triangle)
+    F = well(3, batch=(2,), seed=8)
+    F = ember.tensor(F.detach().numpy() + 3 * np.eye(3), requires_grad=True)
+    b = T(2, 3, 2, seed=9)
+    check_op(lambda x, f: ember.cholesky_solve(x, f, upper),
+             lambda x, f: torch.cholesky_solve(x, f, upper), [b, F])
+    check_op(lambda f: ember.cholesky_inverse(f, upper),
+             lambda f: torch.cholesky_inverse(f, upper), [F])
+    for call in (lambda m: m.cholesky_solve(m.ones(3), m.ones(3, 3)),
+                 lambda m: m.cholesky_solve(m.ones(3, 2), m.ones(3, 3, dtype=m.float64)),
+                 lambda m: m.cholesky_solve(m.ones(3, 2), m.ones(3, 2))):
+        check_error(lambda: call(ember), lambda: call(torch))
 
 
 def test_legacy_triangular_and_cholesky_solvers():
@@ -1106,3 +1140,171 @@ def test_matmul_overhead_is_small():
             ts.append(time.perf_counter() - t0)
     # generous bound (the machine is shared): the overhead is tens of microseconds
     assert min(t_ours) < 2.0 * min(t_raw) + 1e-3, (min(t_ours), min(t_raw))
+
+
+# ---------------------------------------------------------------------------------------
+# complex inputs, empty inputs, namespaces and odds and ends
+
+def _c(*shape, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+def _hpd(n, seed=0):
+    m = _c(n, n, seed=seed)
+    return m @ m.conj().T + n * np.eye(n)
+
+
+COMPLEX_CASES = [
+    ("matmul", lambda m: lambda a, b: m.matmul(a, b), [_c(2, 3), _c(3, 4, seed=1)]),
+    ("matmul-mv", lambda m: lambda a, b: m.matmul(a, b), [_c(2, 3), _c(3, seed=1)]),
+    ("dot", lambda m: m.dot, [_c(3), _c(3, seed=1)]),
+    ("vdot", lambda m: m.vdot, [_c(3), _c(3, seed=1)]),
+    ("einsum", lambda m: lambda a, b: m.einsum("ij,jk", a, b), [_c(2, 3), _c(3, 2, seed=1)]),
+    ("cross", lambda m: lambda a, b: m.linalg.cross(a, b), [_c(2, 3), _c(2, 3, seed=1)]),
+    ("kron", lambda m: m.kron, [_c(2, 2), _c(2, 1, seed=1)]),
+    ("inv", lambda m: m.linalg.inv, [_c(3, 3) + 3 * np.eye(3)]),
+    ("det", lambda m: m.linalg.det, [_c(3, 3) + 3 * np.eye(3)]),
+    ("slogdet", lambda m: lambda a: m.linalg.slogdet(a)[1], [_c(3, 3) + 3 * np.eye(3)]),
+    ("solve", lambda m: m.linalg.solve, [_c(3, 3) + 3 * np.eye(3), _c(3, 2, seed=1)]),
+    ("cholesky", lambda m: m.linalg.cholesky, [_hpd(3)]),
+    ("eigvalsh", lambda m: m.linalg.eigvalsh, [_hpd(3)]),
+    ("svdvals", lambda m: m.linalg.svdvals, [_c(3, 2)]),
+    ("qr", lambda m: lambda a: tuple(m.linalg.qr(a)), [_c(3, 2)]),
+    ("pinv", lambda m: m.linalg.pinv, [_c(3, 2)]),
+    ("lstsq", lambda m: lambda a, b: m.linalg.lstsq(a, b).solution, [_c(4, 2), _c(4, 1, seed=1)]),
+    ("matrix_exp", lambda m: m.linalg.matrix_exp, [_c(2, 2)]),
+    ("vector_norm", lambda m: lambda a: m.linalg.vector_norm(a, 3), [_c(3, 2)]),
+    ("matrix_norm", lambda m: lambda a: m.linalg.matrix_norm(a, "nuc"), [_c(3, 2)]),
+    # (vecdot: its conj(x) * y is the vdot case; torch's conj-bit views defeat check_op)
+]
+
+
+@pytest.mark.parametrize("name,make,arrays", COMPLEX_CASES, ids=[c[0] for c in COMPLEX_CASES])
+def test_complex_vs_torch(name, make, arrays):
+    xs = [ember.tensor(a, requires_grad=True) for a in arrays]
+    check_op(make(ember), make(torch), xs)
+
+
+def test_complex_vecdot():
+    x, y = _c(4, 2), _c(4, 2, seed=1)
+    r = ember.linalg.vecdot(ember.tensor(x), ember.tensor(y), dim=0)
+    t = torch.linalg.vecdot(torch.tensor(x), torch.tensor(y), dim=0).resolve_conj()
+    assert_close(r, t)
+
+
+def test_complex_eigh_and_svd_gradients():
+    rng = np.random.default_rng(1)
+    H, A = _hpd(3, seed=2), _c(3, 2, seed=3)
+    W, W1, W2 = rng.uniform(size=(3, 3)), rng.uniform(size=(3, 2)), rng.uniform(size=(2, 2))
+
+    def eigh_loss(m, a):        # phase-invariant: |V|^2
+        w, V = m.linalg.eigh(a)
+        return m.einsum("i->", w) + m.einsum("ij,ij->", (V * V.conj()).real, m.tensor(W))
+
+    def svd_loss(m, a):
+        U, S, Vh = m.linalg.svd(a, full_matrices=False)
+        return (m.einsum("ij,ij->", (U * U.conj()).real, m.tensor(W1)) + m.einsum("i->", S)
+                + m.einsum("ij,ij->", (Vh * Vh.conj()).real, m.tensor(W2)))
+    for loss, x in ((eigh_loss, H), (svd_loss, A)):
+        e = ember.tensor(x, requires_grad=True)
+        t = torch.tensor(x, requires_grad=True)
+        (eg,) = ember.autograd.grad(loss(ember, e), [e])
+        (tg,) = torch.autograd.grad(loss(torch, t), [t])
+        assert_close(eg, tg)
+
+
+EMPTY_CASES = [
+    ("svd", lambda m, a: tuple(m.linalg.svd(a)), (0, 3)),
+    ("svd-reduced", lambda m, a: tuple(m.linalg.svd(a, full_matrices=False)), (3, 0)),
+    ("svdvals", lambda m, a: m.linalg.svdvals(a), (2, 0, 3)),
+    ("eigh", lambda m, a: tuple(m.linalg.eigh(a)), (0, 0)),
+    ("qr", lambda m, a: tuple(m.linalg.qr(a)), (0, 3)),
+    ("cholesky", lambda m, a: m.linalg.cholesky(a), (0, 0)),
+    ("inv", lambda m, a: m.linalg.inv(a), (2, 0, 0)),
+    ("slogdet", lambda m, a: tuple(m.linalg.slogdet(a)), (0, 0)),
+    ("pinv", lambda m, a: m.linalg.pinv(a), (0, 3)),
+    ("matrix_rank", lambda m, a: m.linalg.matrix_rank(a), (0, 3)),
+    ("matrix_exp", lambda m, a: m.linalg.matrix_exp(a), (0, 0)),
+    ("matrix_norm-2", lambda m, a: m.linalg.matrix_norm(a, 2), (0, 3)),
+    ("matrix_norm-nuc", lambda m, a: m.linalg.matrix_norm(a, "nuc"), (3, 0)),
+    ("matrix_norm-inf", lambda m, a: m.linalg.matrix_norm(a, math.inf), (0, 3)),
+    ("vector_norm", lambda m, a: m.linalg.vector_norm(a, 0.5), (0, 3)),
+    ("matrix_power", lambda m, a: m.linalg.matrix_power(a, 3), (0, 0)),
+    ("cond", lambda m, a: m.linalg.cond(a), (2, 0, 0)),
+    ("einsum", lambda m, a: m.einsum("ij->j", a), (0, 3)),
+    ("solve", lambda m, a: m.linalg.solve(a, a), (0, 0)),
+]
+
+
+@pytest.mark.parametrize("name,fn,shape", EMPTY_CASES, ids=[c[0] for c in EMPTY_CASES])
+def test_empty_inputs_vs_torch(name, fn, shape):
+    x = ember.zeros(*shape, dtype=ember.float64)
+    assert_close(fn(ember, x), fn(torch, to_torch(x)))
+
+
+def test_linalg_namespace():
+    assert ember.linalg.__name__ == "ember.linalg"
+    for name in ember.linalg.__all__:
+        assert hasattr(torch.linalg, name), name
+        assert callable(getattr(ember.linalg, name)) or name == "LinAlgError"
+    for name in ("matmul", "mm", "bmm", "mv", "dot", "vdot", "outer", "ger", "inner", "addmm",
+                 "kron", "cross", "svd", "det", "inverse", "pinverse", "cholesky", "logdet",
+                 "slogdet", "matrix_power", "matrix_exp", "qr", "addmm_", "baddbmm_"):
+        assert hasattr(ember.Tensor, name), name
+
+
+def test_legacy_cholesky_and_out():
+    A = spd(3, seed=5)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for upper in (False, True):
+            check_op(lambda a: ember.cholesky(sym(a, ember), upper),
+                     lambda a: torch.cholesky(sym(a, torch), upper), [A])
+    a, b = T(2, 3, requires_grad=False), T(3, 4, requires_grad=False)
+    out = ember.empty(0, dtype=ember.float64)
+    r = ember.matmul(a, b, out=out)
+    assert r is out and tuple(out.shape) == (2, 4)
+    assert_close(out, to_torch(a) @ to_torch(b))
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        ember.mm(T(2, 3), b, out=ember.empty(2, 4, dtype=ember.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.complex128])
+def test_eig_gradient_vs_torch(dtype):
+    rng = np.random.default_rng(2)
+    a = rng.standard_normal((3, 3)).astype(dtype)
+    if dtype == np.complex128:
+        a = a + 1j * rng.standard_normal((3, 3))
+    W, gw = rng.uniform(size=(3, 3)), rng.standard_normal(3)
+
+    def loss(m, x):             # phase-invariant functions of the eigenvectors
+        w, V = m.linalg.eig(x)
+        return (m.einsum("i,i->", (w * w.conj()).real, m.tensor(gw)) + m.einsum("i->", w.real)
+                + m.einsum("ij,ij->", (V * V.conj()).real, m.tensor(W)))
+    e, t = ember.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    (eg,) = ember.autograd.grad(loss(ember, e), [e])
+    (tg,) = torch.autograd.grad(loss(torch, t), [t])
+    assert_close(eg, tg)
+
+
+def test_einsum_sublist_form():
+    a, b = T(2, 3), T(3, 4, seed=1)
+    check_op(lambda x, y: ember.einsum(x, [0, 1], y, [1, 2], [0, 2]),
+             lambda x, y: torch.einsum(x, [0, 1], y, [1, 2], [0, 2]), [a, b])
+    check_op(lambda x, y: ember.einsum(x, [Ellipsis, 1], y, [1, 2]),
+             lambda x, y: torch.einsum(x, [Ellipsis, 1], y, [1, 2]), [a, b])
+
+
+@pytest.mark.parametrize("dtype", [F32, F64, np.int64])
+@pytest.mark.parametrize("shape,N", [((3,), None), ((2, 3), 4), ((4,), 2)])
+def test_vander(shape, N, dtype):
+    x = T(*shape, dtype=F64, seed=3, requires_grad=False)
+    x = ember.tensor((x.numpy() * 3).astype(dtype), requires_grad=dtype != np.int64)
+    check_op(lambda a: ember.linalg.vander(a, N=N), lambda a: torch.linalg.vander(a, N=N), [x])
+    if dtype == F64:
+        assert gradcheck(lambda a: ember.linalg.vander(a, N=N), [x])
+        assert gradgradcheck(lambda a: ember.linalg.vander(a, N=N), [x])
+    check_error(lambda: ember.linalg.vander(ember.ones(3), N=1),
+                lambda: torch.linalg.vander(torch.ones(3), N=1))

@@ -114,7 +114,8 @@ def basic_index(draw, shape):
     if draw(st.booleans()):
         items.insert(draw(st.integers(0, len(items))), None)
     if draw(st.booleans()) and len(items) < len(shape):
-        items.insert(draw(st.integers(0, len(items))), Ellipsis)
+        # at the end, so that each int/slice still meets the dimension it was drawn for
+        items.append(Ellipsis)
     return tuple(items)
 
 

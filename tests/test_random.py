@@ -10,12 +10,12 @@ import warnings
 
 import numpy as np
 import pytest
+from oracle import requires_torch, torch
 
 import ember
 import ember.random
 from ember._device import BackendUnavailableError
 from ember._random import default_rng
-from oracle import requires_torch, torch
 
 N = 100_000
 
@@ -94,6 +94,21 @@ SAMPLERS = {
     "cauchy_": lambda m, g: m.zeros(3).cauchy_(1.0, 2.0, generator=g),
     "t.bernoulli": lambda m, g: m.full((3,), 0.5).bernoulli(generator=g),
     "t.multinomial": lambda m, g: m.tensor([1.0, 2.0]).multinomial(1, generator=g),
+    # 0-d and empty results
+    "rand0": lambda m, g: m.rand((), generator=g),
+    "rand0h": lambda m, g: m.rand((), generator=g, dtype=m.float16),
+    "randn0": lambda m, g: m.randn((), generator=g, dtype=m.complex64),
+    "randint0": lambda m, g: m.randint(3, (), generator=g),
+    "normal0": lambda m, g: m.normal(0.0, 1.0, (), generator=g),
+    "normal0t": lambda m, g: m.normal(m.tensor(0.0), m.tensor(1.0), generator=g),
+    "bernoulli0": lambda m, g: m.bernoulli(m.tensor(0.5), generator=g),
+    "poisson0": lambda m, g: m.poisson(m.tensor(2.0), generator=g),
+    "exponential0_": lambda m, g: m.tensor(0.0).exponential_(generator=g),
+    "geometric0_": lambda m, g: m.tensor(0).geometric_(0.3, generator=g),
+    "cauchy0_": lambda m, g: m.tensor(0.0).cauchy_(generator=g),
+    "randint_like0": lambda m, g: m.randint_like(m.tensor(0), 4, generator=g),
+    "randn_empty": lambda m, g: m.randn(0, 3, generator=g),
+    "normal_empty_": lambda m, g: m.zeros(0).normal_(generator=g),
 }
 
 
@@ -105,6 +120,7 @@ def test_shape_and_dtype_match_torch(name):
     theirs = fn(torch, torch.Generator().manual_seed(1))
     assert ours.dtype.name == str(theirs.dtype).replace("torch.", "")
     assert tuple(ours.shape) == tuple(theirs.shape)
+    assert type(ours.numpy()) is np.ndarray        # never a NumPy scalar, also for 0-d
     assert ours.requires_grad == theirs.requires_grad
 
 
@@ -262,10 +278,9 @@ def test_fork_rng():
     ember.manual_seed(3)
     np.testing.assert_array_equal(after.numpy(), ember.rand(3).numpy())
     ember.manual_seed(3)
-    with pytest.raises(KeyError):
-        with ember.random.fork_rng(devices=[]):
-            ember.rand(10)
-            raise KeyError
+    with pytest.raises(KeyError), ember.random.fork_rng(devices=[]):
+        ember.rand(10)
+        raise KeyError
     np.testing.assert_array_equal(after.numpy(), ember.rand(3).numpy())
     ember.manual_seed(3)
     with ember.random.fork_rng(enabled=False):
@@ -282,6 +297,14 @@ def test_default_rng_internal_api():
     a = default_rng().random(3)
     ember.manual_seed(42)
     np.testing.assert_array_equal(a, default_rng().random(3))
+    # the returned NumPy generator is reseeded/restored in place, so holding it is safe
+    held = default_rng()
+    ember.manual_seed(42)
+    np.testing.assert_array_equal(a, held.random(3))
+    state = ember.get_rng_state()
+    b = held.random(3)
+    ember.set_rng_state(state)
+    np.testing.assert_array_equal(b, held.random(3))
     with pytest.raises(TypeError, match="Generator"):
         default_rng(5)
     with pytest.raises(TypeError):

@@ -110,8 +110,7 @@ CASES = [
     ("cat_legacy_empty", lambda m, x, y: m.cat([x, y[:0]], 0), [(2, 3), (4,)]),
     ("cat_one", lambda m, x: m.cat([x]), [(2, 3)]),
     ("concat", lambda m, x, y: m.concat([x, y], 0), [(2,), (3,)]),
-    ("concatenate", lambda m, x, y: m.concatenate([x, y], axis=0)
-     if m is torch else m.concatenate([x, y], 0), [(2,), (3,)]),
+    ("concatenate", lambda m, x, y: m.concatenate([x, y], axis=0), [(2,), (3,)]),
     ("stack", lambda m, x, y: m.stack([x, y]), [(2, 3), (2, 3)]),
     ("stack_dim", lambda m, x, y: m.stack((x, y), -1), [(2, 3), (2, 3)]),
     ("stack_0d", lambda m, x, y: m.stack([x, y], 0), [(), ()]),
@@ -250,6 +249,21 @@ def test_int_dtypes(name, fn):
     assert_close(fn(ember), fn(torch))
 
 
+def test_empty_dims():
+    x = ember.zeros(0, 3)
+    assert ember.unbind(x) == ()
+    assert [p.shape for p in x.split(2)] == [(0, 3)]
+    assert [p.shape for p in x.unbind(1)] == [(0,)] * 3
+    t = torch.zeros(0, 3)
+    assert [tuple(p.shape) for p in x.chunk(2, 1)] == [tuple(p.shape) for p in t.chunk(2, 1)]
+
+
+def test_cat_out():
+    out = ember.zeros(0)
+    r = ember.cat([ember.ones(2), ember.zeros(1)], out=out)
+    assert r is out and out.tolist() == [1.0, 1.0, 0.0]
+
+
 def test_cat_empty_only():
     r = ember.cat([ember.zeros(0), ember.zeros(0, dtype=ember.float64)])
     assert r.shape == (0,) and r.dtype == ember.float64
@@ -318,7 +332,8 @@ def test_views_share_memory(name, fn):
 
 
 COPIES = [
-    ("flip", lambda x: x.flip(0)), ("roll", lambda x: x.roll(1)), ("repeat", lambda x: x.repeat(1, 1)),
+    ("flip", lambda x: x.flip(0)), ("roll", lambda x: x.roll(1)),
+    ("repeat", lambda x: x.repeat(1, 1)),
     ("clone", lambda x: x.clone()), ("cat", lambda x: ember.cat([x])),
     ("stack", lambda x: ember.stack([x])), ("tril", lambda x: x.tril()),
     ("diag", lambda x: ember.diag(x)), ("rot90", lambda x: x.rot90(4)),
@@ -331,6 +346,16 @@ def test_copies_do_not_alias(name, fn):
     x = ember.tensor(np.arange(12.0).reshape(3, 4))
     y = fn(x)
     assert not np.shares_memory(y.numpy(), x.numpy())
+
+
+def test_expand_without_repeats_is_writable():
+    for m in (ember, torch):
+        x = m.zeros(3, 1)
+        x.expand(1, 3, 1).add_(1)
+        x.expand_as(x).mul_(2)
+        assert x.tolist() == [[2.0], [2.0], [2.0]]
+    with pytest.raises(RuntimeError, match="more than one element"):
+        ember.zeros(3, 1).expand(3, 2).add_(1)
 
 
 def test_contiguous_returns_self_when_contiguous():
@@ -528,7 +553,8 @@ ERRORS = [
     (lambda: ember.zeros(3, 4).unfold(1, 5, 1), RuntimeError,
      "maximum size for tensor at dimension 1 is 4 but size is 5"),
     (lambda: ember.zeros(3, 4).unfold(1, 2, 0), RuntimeError, "step is 0"),
-    (lambda: ember.zeros(4, 3).as_strided((5, 5), (3, 1)), RuntimeError, "out of bounds for storage"),
+    (lambda: ember.zeros(4, 3).as_strided((5, 5), (3, 1)), RuntimeError,
+     "out of bounds for storage"),
     (lambda: ember.zeros(3).fill_(ember.ones(1)), RuntimeError, "0-dimension value tensor"),
     (lambda: ember.zeros(2, 3).copy_(ember.ones(1, 1, 3)), RuntimeError,
      "output with shape [2, 3] doesn't match the broadcast shape [1, 2, 3]"),

@@ -141,6 +141,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         materialize_grads: return zeros instead of None for unused inputs.
     """
     from .._tensor import Tensor
+    if not only_inputs:
+        import warnings
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to "
+                      "True). To accumulate gradient for other parts of the graph, please use "
+                      "ember.autograd.backward.", FutureWarning, stacklevel=2)
     outputs = _as_tuple(outputs)
     inputs = _as_tuple(inputs)
     if materialize_grads and allow_unused is False:

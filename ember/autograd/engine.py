@@ -5,9 +5,10 @@
    of them run.
 2. Start from the roots with their gradients. A node runs once every edge into it has
    delivered its gradient (summed per output in a buffer). Then, in PyTorch's order:
-   tensor hooks (``Tensor.register_hook``, leaf hooks at a leaf's ``AccumulateGrad``),
-   ``retain_grad``, capture for ``autograd.grad``/``backward(inputs=...)``, node pre-hooks,
-   the node's backward, node post-hooks.
+   tensor hooks (``Tensor.register_hook``; a leaf's hooks run at its ``AccumulateGrad``),
+   ``retain_grad`` (always last among them), node pre-hooks, the node's backward, node
+   post-hooks. ``autograd.grad`` captures an input's gradient after its tensor hooks, or
+   before them when the input's node also has to run for another input (PyTorch's order).
 3. Each returned gradient is reduced to its input's shape and cast to its dtype (the one
    place where broadcasting is undone: ``sum_to_shape``) and added into the next node's
    buffer.
@@ -137,6 +138,8 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         run_targets = set()
         seen_inputs = set()
         for pos, t in enumerate(inputs):
+            if accumulate and not t._requires_grad:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
             point = _capture_point(t)
             if accumulate:
                 if id(t) in seen_inputs:   # backward(inputs=[x, x]) accumulates once

@@ -23,6 +23,7 @@ output)`` style are supported.
 from __future__ import annotations
 
 import functools
+import warnings
 
 import numpy as np
 
@@ -152,7 +153,10 @@ class Function(metaclass=_FunctionMeta):
     vjp = backward
 
     def __init__(self, *args, **kwargs):
-        pass
+        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd "
+                      "functions are all static, so you should invoke them on the class itself. "
+                      "Instantiating an autograd function will raise an error in a future "
+                      "version.", DeprecationWarning, stacklevel=2)
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("Legacy autograd function with non-static forward method is "

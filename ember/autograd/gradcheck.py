@@ -157,7 +157,8 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
             warnings.warn(f"Input #{i} requires gradient and is not a double precision floating "
                           "point or complex. This check will likely fail if all the inputs are "
                           "not of double precision floating point or complex. ", stacklevel=2)
-        if any(st == 0 and n > 1 for st, n in zip(x._data.strides, x._data.shape)):
+        if x._data.size > 1 and any(st == 0 and n > 1 for st, n in
+                                    zip(x._data.strides, x._data.shape)):
             raise RuntimeError(f"The {i}th input has a dimension with stride 0. gradcheck only "
                                "supports inputs that are non-overlapping to be able to compute "
                                "the numerical gradients correctly. You should call .contiguous "

@@ -68,6 +68,8 @@ class Op(Node):
                 arrays.append(x._data)
                 if x._requires_grad:
                     requires = True
+                    if x._base is not None:
+                        refresh_view(x)     # its base may have changed through another view
             else:
                 arrays.append(x)
         out = op.forward(*arrays, **params)
@@ -177,6 +179,7 @@ def _mark_view(out, src, cls, params):
     """``out`` is a view of ``src``: share the version counter and remember how to replay
     the view from the base (for in-place ops on views, see ember.ops.inplace)."""
     out._vc = src._vc
+    out._view_version = src._vc[0]
     base = src._base
     if base is None:
         out._base = src
@@ -185,6 +188,11 @@ def _mark_view(out, src, cls, params):
         out._base = base
         parent = src._view_fn
         out._view_fn = lambda b: cls.apply(parent(b), **params)
+
+
+def refresh_view(x):
+    from .inplace import refresh_view as refresh
+    refresh(x)
 
 
 # ---------------------------------------------------------------------------------------

@@ -20,12 +20,41 @@ from .. import _dtype
 from .._device import check_device
 from .._dtype import as_dtype, get_default_dtype, promote_types
 from ..autograd.grad_mode import STATE
-from ._op import Op, Tensor, _wrap
+from ._op import Op, Tensor
+from ._op import _wrap as _plain_wrap
 from .inplace import inplace_update
 
-__all__ = ["tensor", "as_tensor", "asarray", "from_numpy", "zeros", "ones", "full", "empty",
-           "empty_strided", "eye", "arange", "range", "linspace", "logspace", "scalar_tensor",
-           "zeros_like", "ones_like", "full_like", "empty_like", "complex", "polar"]
+
+def _wrap(arr) -> Tensor:
+    """A new tensor; made inside ``inference_mode`` it is an inference tensor."""
+    t = _plain_wrap(arr)
+    if STATE.inference:
+        t._inference = True
+    return t
+
+__all__ = [
+    "arange",
+    "as_tensor",
+    "asarray",
+    "complex",
+    "empty",
+    "empty_like",
+    "empty_strided",
+    "eye",
+    "from_numpy",
+    "full",
+    "full_like",
+    "linspace",
+    "logspace",
+    "ones",
+    "ones_like",
+    "polar",
+    "range",
+    "scalar_tensor",
+    "tensor",
+    "zeros",
+    "zeros_like",
+]
 
 _builtin_range = range
 _builtin_complex = complex
@@ -146,6 +175,8 @@ def _target_dtype(dtype, out, default):
 def _finish(arr: np.ndarray, fn: str, out=None, requires_grad=False) -> Tensor:
     """Wrap a freshly made array, honouring ``out=`` (written in place, resized when its
     shape differs) and ``requires_grad=``."""
+    if type(arr) is not np.ndarray:                # NumPy returns scalars for 0-d results
+        arr = np.asarray(arr)
     if out is None:
         t = _wrap(arr)
         if requires_grad:
@@ -702,8 +733,9 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 
 def _range_number(x, fn, arg, pos):
     v = _number(x, fn, arg, pos)
-    if isinstance(v, _builtin_complex):
-        raise RuntimeError("value cannot be converted to type double without overflow")
+    if isinstance(v, _builtin_complex):     # PyTorch's type and message
+        raise RuntimeError(  # noqa: TRY004
+            "value cannot be converted to type double without overflow")
     return v
 
 

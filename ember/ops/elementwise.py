@@ -354,7 +354,7 @@ class AddAlpha(Op):
         return r if r.dtype == dt else r.astype(dt)
 
     def backward(self, grad):
-        return grad, (grad * self.alpha if self.needs_input_grad[1] else None)
+        return grad, (grad * self.alpha.conjugate() if self.needs_input_grad[1] else None)
 
 
 class SubAlpha(AddAlpha):
@@ -517,7 +517,7 @@ def _alpha_check(kind, alpha):
 def add(input, other, *, alpha=1, out=None) -> Tensor:
     """``input + alpha * other``, broadcasting; either operand may be a Python scalar."""
     a, b = promote(input, other)
-    if alpha == 1:
+    if alpha == 1 and alpha is not True:
         r = Add.apply(a, b)
     else:
         _alpha_check(_kind2(a, b), alpha)
@@ -537,7 +537,7 @@ def sub(input, other, *, alpha=1, out=None) -> Tensor:
                            "If you are trying to invert a mask, use the `~` or `logical_not()` "
                            "operator instead.")
     a, b = promote(input, other)
-    if alpha == 1:
+    if alpha == 1 and alpha is not True:
         r = Sub.apply(a, b)
     else:
         _alpha_check(_kind2(a, b), alpha)
@@ -664,6 +664,95 @@ def neg(input: Tensor, *, out=None) -> Tensor:
 
 
 _export(add, sub, mul, div, neg, inplace=True)
+
+
+# ------------------------------------------------------------------ direct in-place paths
+# The in-place forms optimizers run on every step (p.add_(g, alpha=-lr), m.mul_(b).add_(g),
+# v.addcmul_(g, g), p.addcdiv_(m, d), m.lerp_(g, w), ...) write straight into the tensor's
+# memory with one NumPy call when no graph is being recorded and every operand is a float
+# tensor of the tensor's dtype or a Python number. Anything else (a graph to record, another
+# dtype, an error to report) takes the general path: compute out of place, then write.
+def _direct_ok(self, args):
+    a = self._data
+    if a.dtype.kind != "f":
+        return False
+    rec = STATE.enabled
+    if rec and self._requires_grad:
+        return False
+    for v in args:
+        if isinstance(v, Tensor):
+            if v._data.dtype != a.dtype or rec and v._requires_grad:
+                return False
+        elif type(v) is not float and type(v) is not int:
+            return False
+    return True
+
+
+def _direct_inplace(name, direct):
+    """Give ``Tensor.<name>`` the direct path ``direct(array, *operands, **kwargs)``, which
+    writes into ``array`` and returns True, or returns False to decline."""
+    general = getattr(Tensor, name)
+
+    def method(self, *args, **kwargs):
+        if _direct_ok(self, args):
+            tok = _quiet()
+            try:
+                done = direct(self._data, *[a._data if isinstance(a, Tensor) else a
+                                            for a in args], **kwargs)
+            except ValueError:                # (numpy checks shapes before writing)
+                done = False
+            finally:
+                _loud(tok)
+            if done:
+                self._vc[0] += 1
+                return self
+        return general(self, *args, **kwargs)
+    method.__name__ = name
+    method.__qualname__ = "Tensor." + name
+    method.__doc__ = general.__doc__
+    setattr(Tensor, name, method)
+
+
+def _number(v):
+    return type(v) is float or type(v) is int
+
+
+def _d_add(a, o, alpha=1):
+    if alpha == 1:
+        np.add(a, o, out=a)
+    elif _number(alpha):
+        np.add(a, np.multiply(o, alpha), out=a)
+    else:
+        return False
+    return True
+
+
+def _d_sub(a, o, alpha=1):
+    if alpha == 1:
+        np.subtract(a, o, out=a)
+    elif _number(alpha):
+        np.subtract(a, np.multiply(o, alpha), out=a)
+    else:
+        return False
+    return True
+
+
+def _d_mul(a, o):
+    np.multiply(a, o, out=a)
+    return True
+
+
+def _d_div(a, o, rounding_mode=None):
+    if rounding_mode is not None:
+        return False
+    np.true_divide(a, o, out=a)
+    return True
+
+
+_direct_inplace("add_", _d_add)
+_direct_inplace("sub_", _d_sub)
+_direct_inplace("mul_", _d_mul)
+_direct_inplace("div_", _d_div)
 _alias(sub, "subtract")
 _alias(mul, "multiply")
 _alias(div, "divide", "true_divide")
@@ -778,6 +867,8 @@ class PowScalarBase(Op):
 def pow(input, exponent, *, out=None) -> Tensor:
     """``input ** exponent``. Either may be a Python number (not both). Integer tensors to
     negative integer scalar powers raise, as in PyTorch."""
+    if isinstance(exponent, _ndarray):
+        exponent = _wrap(exponent)
     if isinstance(exponent, Tensor):
         a, b = promote(input, exponent)
         if isinstance(a, Tensor):
@@ -930,6 +1021,26 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:
 _export(addcmul, addcdiv, inplace=True)
 
 
+def _d_addcmul(a, t1, t2, value=1):
+    if not (isinstance(t1, _ndarray) and isinstance(t2, _ndarray) and _number(value)):
+        return False
+    t = np.multiply(t1, t2)
+    np.add(a, t if value == 1 else np.multiply(t, value), out=a)
+    return True
+
+
+def _d_addcdiv(a, t1, t2, value=1):
+    if not (isinstance(t1, _ndarray) and isinstance(t2, _ndarray) and _number(value)):
+        return False
+    t = np.true_divide(t1, t2)
+    np.add(a, t if value == 1 else np.multiply(t, value), out=a)
+    return True
+
+
+_direct_inplace("addcmul_", _d_addcmul)
+_direct_inplace("addcdiv_", _d_addcdiv)
+
+
 class Lerp(Op):
     """``start + weight * (end - start)`` with a tensor weight."""
     save_inputs = (0, 1, 2)
@@ -1000,6 +1111,20 @@ def lerp(input, end, weight, *, out=None) -> Tensor:
 
 
 _export(lerp, inplace=True)
+
+
+def _d_lerp(a, e, w):
+    if not (isinstance(e, _ndarray) and _number(w)):
+        return False
+    d = np.subtract(e, a)
+    if _babs(w) < 0.5:                        # the same two forms as LerpScalar
+        np.add(a, np.multiply(d, w), out=a)
+    else:
+        np.subtract(e, np.multiply(d, 1 - w), out=a)
+    return True
+
+
+_direct_inplace("lerp_", _d_lerp)
 
 
 # =======================================================================================
@@ -1420,7 +1545,12 @@ class Sigmoid(Op):
     def forward(self, x):
         tok = _quiet()
         try:
-            return 1 / (1 + np.exp(-x))          # exp overflow gives exactly 0 for x << 0
+            if not x.ndim:
+                return 1 / (1 + np.exp(-x))
+            t = np.negative(x)
+            np.exp(t, out=t)                     # overflow to inf gives exactly 0 below
+            t += 1
+            return np.reciprocal(t, out=t)
         finally:
             _loud(tok)
 
@@ -1838,6 +1968,12 @@ class ClampTensor(Op):
                 where(_mask(mhi), grad, 0) if n[2] else None)
 
 
+def _keeps_dtype(v, kind):
+    """Whether a Python-number bound leaves a tensor of dtype kind ``kind`` unchanged."""
+    tv = type(v)
+    return v is None or tv is float and kind == "f" or tv is int and kind in "iuf"
+
+
 def clamp(input, min=None, max=None, *, out=None) -> Tensor:
     """Limit each element to ``[min, max]`` (either bound may be None, not both; bounds are
     numbers or tensors). Where ``min > max`` the result is ``max``. The gradient passes
@@ -1849,8 +1985,7 @@ def clamp(input, min=None, max=None, *, out=None) -> Tensor:
         raise NotImplementedError("clamp is not supported for complex types")
     if not isinstance(min, Tensor) and not isinstance(max, Tensor):
         x = input
-        if kind not in "fc" or (type(min) is not float and min is not None) or \
-                (type(max) is not float and max is not None):
+        if not (_keeps_dtype(min, kind) and _keeps_dtype(max, kind)):
             bounds = [b for b in (min, max) if b is not None]
             x = _cast(input, result_type(input, *bounds))
         op = Clamp if min is not None and max is not None else ClampMin if max is None \
@@ -1879,6 +2014,20 @@ def clamp_max(input, max, *, out=None) -> Tensor:
 
 
 _export(clamp, clamp_min, clamp_max, inplace=True)
+
+
+def _d_clamp(a, min=None, max=None):
+    if min is None and max is None or type(min) is float and math.isnan(min) or \
+            type(max) is float and math.isnan(max):
+        return False
+    if min is not None:
+        np.maximum(a, min, out=a)
+    if max is not None:
+        np.minimum(a, max, out=a)
+    return True
+
+
+_direct_inplace("clamp_", _d_clamp)
 _alias(clamp, "clip")
 
 
@@ -1919,10 +2068,13 @@ def where(condition, input=None, other=None, *, out=None) -> Tensor:
                       "will be removed in a future version of PyTorch. Use a boolean condition "
                       "instead.", UserWarning, stacklevel=2)
         condition = _wrap(condition._data.astype(bool))
-    rt = result_type(input, other)
-    x = _cast(input, rt) if isinstance(input, Tensor) else input
-    y = _cast(other, rt) if isinstance(other, Tensor) else other
-    r = Where.apply(condition, x, y, dtype=rt.np)
+    if isinstance(input, Tensor) or isinstance(other, Tensor):
+        x, y = promote(input, other)
+        dt = (x if isinstance(x, Tensor) else y)._data.dtype
+    else:
+        x, y = input, other
+        dt = result_type(x, y).np
+    r = Where.apply(condition, x, y, dtype=dt)
     return r if out is None else _out(r, out)
 
 

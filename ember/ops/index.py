@@ -5,13 +5,17 @@ arrays (advanced indexing), ints, slices, None and Ellipsis pass through (basic 
 Basic indexing gives a view that shares memory with the indexed tensor, as in PyTorch;
 advanced indexing gives a copy. The gradient of ``x[idx]`` scatters the incoming gradient
 back into zeros of x's shape, adding where an advanced index repeats an element.
+
+Two places where PyTorch and NumPy read an index differently are translated: integers next
+to tensor indices are applied first as ``select`` (``split_int_index``), and a short list
+holding sequences or tensors is a tuple of indices (``x[[[0, 1], [1, 0]]]``).
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ._op import Op, Tensor, _wrap
-from .inplace import inplace_update
+from ._op import Op, Tensor
+from .inplace import check_inplace_allowed, inplace_update
 
 __all__ = ["getitem", "setitem", "getitem_normalized", "normalize_index"]
 
@@ -249,6 +253,7 @@ def setitem(input: Tensor, index, value) -> None:
     if not basic:
         parts = split_int_index(idx)
         if parts is not None:           # write through the view the integers select
+            check_inplace_allowed(input)
             setitem(GetItem.apply(input, index=parts[0], basic=True), parts[1], value)
             return
     if isinstance(value, (list, tuple, np.ndarray)):

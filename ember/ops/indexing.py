@@ -16,7 +16,6 @@ import math
 
 import numpy as np
 
-from .. import _dtype
 from .._tensor import _wrap_dim
 from ._op import Op, Tensor, _wrap, tensor_method
 from .elementwise import _cast, _out
@@ -261,7 +260,7 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *, red
         raise TypeError("scatter() missing required argument 'src' or 'value'")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
-    d, pos = _scatter_checks(input, dim, index, src, "scatter")
+    _, pos = _scatter_checks(input, dim, index, src, "scatter")
     if isinstance(src, Tensor):
         src = _src_region(src, index._data.shape)
     else:

@@ -102,8 +102,8 @@ def _keep_old_value(value: Tensor, target: Tensor) -> None:
 def _check_overlap(target: Tensor) -> None:
     """Writing into an expanded tensor would write one element several times."""
     arr = target._data
-    if not arr.flags.writeable or any(st == 0 and n > 1 for st, n in
-                                      zip(arr.strides, arr.shape)):
+    if arr.size and not arr.flags.writeable or arr.size > 1 and any(
+            st == 0 and n > 1 for st, n in zip(arr.strides, arr.shape)):
         raise RuntimeError("unsupported operation: more than one element of the written-to "
                            "tensor refers to a single memory location. Please clone() the "
                            "tensor before performing the operation.")

@@ -130,6 +130,16 @@ class _Conj(Op):
         return _Conj.apply(grad)
 
 
+class _Real(Op):
+    """The real part, as a complex tensor (imaginary part zeroed)."""
+
+    def forward(self, x):
+        return x.real.astype(x.dtype)
+
+    def backward(self, grad):
+        return _Real.apply(grad)
+
+
 def _conj(x):
     return _Conj.apply(x) if _is_complex(x) else x
 
@@ -313,7 +323,7 @@ class MatMul(Op):
         b2 = b if nb > 1 else _unsq(b, 1)
         g2 = grad
         if na == 1:
-            g2 = _unsq(g2, -2 if nb > 1 else -1)
+            g2 = _unsq(g2, -2)
         if nb == 1:
             g2 = _unsq(g2, -1)
         ga = gb = None
@@ -838,14 +848,38 @@ def _parse_einsum(equation, operands):
     return subs, out
 
 
+def _sublist_equation(args):
+    """``einsum(op1, [0, 1], op2, [1, 2], [0, 2])``: the sublist form, as an equation."""
+    def term(sub):
+        out = []
+        for d in sub:
+            if d is Ellipsis:
+                out.append("...")
+            elif isinstance(d, (int, np.integer)) and 0 <= d < 52:
+                out.append(string.ascii_letters[int(d)])
+            else:
+                raise ValueError("einsum(): expected subscripts to be in [0, 52) but got "
+                                 f"{d}")
+        return "".join(out)
+    has_out = len(args) % 2 == 1               # a trailing output sublist
+    pairs = args[:-1] if has_out else args
+    eq = ",".join(term(sl) for sl in pairs[1::2])
+    if has_out:
+        eq += "->" + term(args[-1])
+    return eq, tuple(pairs[0::2])
+
+
 def einsum(equation, *operands) -> Tensor:
     """Sum of products over the labelled dimensions given by ``equation`` (Einstein
     summation), as ``torch.einsum``: ``einsum('ij,jk->ik', a, b)`` is ``a @ b``.
 
-    Operands may be passed as arguments or as one list; ``...`` stands for broadcast
-    dimensions; without ``->`` the output is the ellipsis dimensions then the labels that
-    appear once, in alphabetical order. Size-1 dimensions broadcast.
+    Operands may be passed as arguments or as one list (or in the sublist form
+    ``einsum(a, [0, 1], b, [1, 2], [0, 2])``); ``...`` stands for broadcast dimensions;
+    without ``->`` the output is the ellipsis dimensions then the labels that appear once,
+    in alphabetical order. Size-1 dimensions broadcast.
     """
+    if isinstance(equation, Tensor):
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not isinstance(equation, str):
@@ -953,8 +987,8 @@ class Cross(Op):
     def backward(self, grad):
         a, b = self.saved_tensors
         # d(a x b) . g = (b x g) . da + (g x a) . db
-        ga = Cross.apply(b, grad, dim=self.dim) if self.needs_input_grad[0] else None
-        gb = Cross.apply(grad, a, dim=self.dim) if self.needs_input_grad[1] else None
+        ga = Cross.apply(_conj(b), grad, dim=self.dim) if self.needs_input_grad[0] else None
+        gb = Cross.apply(grad, _conj(a), dim=self.dim) if self.needs_input_grad[1] else None
         return ga, gb
 
     def name(self):
@@ -1381,14 +1415,14 @@ class Cholesky(Op):
 
     def backward(self, grad):
         (L,) = self.saved_tensors
-        # dA = dL L^T + L dL^T: with P = tril(L^T G) with its diagonal halved,
-        # gA = L^-T P L^-1, symmetrized (A is symmetric; only its lower half is read).
-        n = L._data.shape[-1]
-        half = _tril_mask(n, n, 0, L._data.dtype) - 0.5 * np.eye(n, dtype=L._data.dtype)
-        P = mul(MatMul.apply(_mT(L), grad), half)
-        Lt = _mT(L)
-        S = _solve(L, _solve(Lt, P), left=False)            # L^-T P L^-1
-        return mul(add(S, _mT(S)), 0.5)
+        # dA = dL L^H + L dL^H. With P = L^H G, the gradient is
+        # gA = 1/2 L^-H (tril(P, -1) + tril(P, -1)^H + diag(P)) L^-1: symmetric for real A
+        # (A is symmetric; only its lower half is read), and PyTorch's choice for complex A.
+        P = MatMul.apply(_mT(L), grad)
+        low = _tril(P, -1)
+        Y = add(add(low, _mT(low)), _diag_embed(_diag(P)))
+        S = _solve(L, _solve(_mT(L), Y), left=False)       # L^-H Y L^-1
+        return mul(S, 0.5)
 
 
 def _cholesky(A, upper=False, fn="linalg.cholesky"):
@@ -1427,13 +1461,48 @@ def cholesky(input, upper=False, *, out=None) -> Tensor:
     return _out(_cholesky(input, upper, "cholesky"), out)
 
 
+class CholeskySolve(Op):
+    """``X = (L L^H)^-1 B`` from the triangle of the factor (``U^H U`` when ``upper``)."""
+    save_inputs = (1,)
+    save_outputs = (0,)
+    _name = "CholeskySolveBackward0"
+
+    def forward(self, B, L, upper):
+        self.upper = upper
+        T = np.triu(L) if upper else np.tril(L)
+        Th = np.conj(np.swapaxes(T, -1, -2))
+        if upper:                                   # A = U^H U
+            T, Th = Th, T
+        return np.linalg.solve(Th, np.linalg.solve(T, B))
+
+    def backward(self, grad):
+        L, X = self.saved_tensors
+        gB = CholeskySolve.apply(grad, L, upper=self.upper)
+        gL = None
+        if self.needs_input_grad[1]:
+            # as PyTorch: the gradient of A^-1 B through A = L L^H, applied to the whole
+            # factor argument (not masked to its triangle)
+            common = MatMul.apply(gB, _mT(X))
+            common = add(common, _mT(common))
+            gL = neg(MatMul.apply(L, common) if self.upper else MatMul.apply(common, L))
+        return gB if self.needs_input_grad[0] else None, gL
+
+
 @tensor_method
 def cholesky_solve(input, input2, upper=False, *, out=None) -> Tensor:
-    """Solve ``A X = input`` given the Cholesky factor ``input2`` of ``A``."""
-    L = _mT(input2) if upper else input2
-    Bm = input
-    Y = _solve(_triangular(L, False, False), Bm)
-    return _out(_solve(_triangular(_mT(L), True, False), Y), out)
+    """Solve ``A X = input`` given the Cholesky factor ``input2`` of ``A`` (lower, or upper
+    when ``upper``); batch dimensions broadcast."""
+    if input2._data.ndim < 2 or input2._data.shape[-1] != input2._data.shape[-2]:
+        shape = input2._data.shape
+        raise RuntimeError(f"A must be batches of square matrices, but they are "
+                           f"{shape[-2] if len(shape) > 1 else 1} by {shape[-1]} matrices")
+    if input._data.ndim < 2:
+        raise RuntimeError(f"b should have at least 2 dimensions, but has "
+                           f"{input._data.ndim} dimensions instead")
+    if input._data.dtype != input2._data.dtype:
+        raise RuntimeError(f"Expected b and A to have the same dtype, but found b of type "
+                           f"{_sname(input)} and A of type {_sname(input2)} instead.")
+    return _out(CholeskySolve.apply(input, input2, upper=bool(upper)), out)
 
 
 @tensor_method
@@ -1505,6 +1574,8 @@ def linalg_eigvalsh(A, UPLO="L", *, out=None) -> Tensor:
 
 
 class Eig(_MultiOut):
+    """Eigenvalues and unit-norm eigenvectors of a general square matrix (complex)."""
+    save_outputs = (0, 1)
     _name = "LinalgEigBackward0"
 
     def forward(self, A):
@@ -1513,12 +1584,29 @@ class Eig(_MultiOut):
         return w.astype(ct), V.astype(ct)
 
     def backward(self, gw, gV):
-        raise NotImplementedError("the derivative of linalg.eig is not implemented in ember")
+        w, V = self.saved_tensors
+        Vh = _mT(V)
+        n = w._data.shape[-1]
+        eye = np.eye(n, dtype=w._data.dtype)
+        if gV is None:
+            inner = _diag_embed(gw)
+        else:
+            X = MatMul.apply(Vh, gV)
+            # each eigenvector is fixed only up to a phase (its norm is 1): remove the
+            # component of the gradient along that direction
+            X = sub(X, MatMul.apply(MatMul.apply(Vh, V), _diag_embed(_Real.apply(_diag(X)))))
+            E = add(_conj(sub(_unsq(w, -2), _unsq(w, -1))), eye)     # conj(w_j - w_i)
+            inner = mul(div(X, E), 1 - eye)
+            if gw is not None:
+                inner = add(inner, _diag_embed(gw))
+        # gA = V^-H inner V^H (the engine keeps the real part for a real A)
+        return Solve.apply(Vh, MatMul.apply(inner, Vh))
 
 
 def linalg_eig(A, *, out=None):
-    """``(eigenvalues, eigenvectors)`` of a general square matrix, always complex. (Not
-    differentiable in ember.)"""
+    """``(eigenvalues, eigenvectors)`` of a general square matrix, always complex;
+    eigenvectors have unit norm and are defined up to a phase, so only phase-invariant
+    functions of them have well-defined gradients."""
     _check_matrix(A, "linalg.eig", square=True)
     _check_float(A, "linalg.eig")
     return _linalg_eig(*Eig.apply(A))
@@ -1684,7 +1772,10 @@ def _qr_backward_tall(gQ, gR, Q, R):
         t = MatMul.apply(_mT(gQ), Q)
         M = neg(t) if M is None else sub(M, t)
     low = _tril(M, -1)
-    sym = add(add(low, _mT(low)), _diag_embed(_diag(M)))
+    d = _diag(M)
+    if _is_complex(d):
+        d = _Real.apply(d)
+    sym = add(add(low, _mT(low)), _diag_embed(d))
     b = MatMul.apply(Q, sym)
     if gQ is not None:
         b = add(b, gQ)
@@ -2068,6 +2159,38 @@ def linalg_tensorsolve(A, B, dims=None, *, out=None) -> Tensor:
     q = int(np.prod(rest, dtype=np.int64))
     X = linalg_solve(reshape(A, (p, q)), reshape(B, (p,)))
     return _out(reshape(X, rest), out)
+
+
+class Vander(Op):
+    """``x[..., i] ** j`` for j < N: the powers of each element along a new last dim."""
+    save_inputs = (0,)
+    _name = "LinalgVanderBackward0"
+
+    def forward(self, x, N):
+        self.N = N
+        return np.power(x[..., None], np.arange(N).astype(x.dtype))
+
+    def backward(self, grad):
+        (x,) = self.saved_tensors
+        if self.N == 1:
+            return mul(_sum(grad, -1), 0)
+        # d/dx sum_j g_j x^j = sum_{j>=1} g_j j x^(j-1)
+        lower = _conj(Vander.apply(x, N=self.N - 1))
+        coef = np.arange(1, self.N).astype(x._data.dtype)
+        return _sum(mul(mul(grad[..., 1:], coef), lower), -1)
+
+
+def linalg_vander(x, *, N=None) -> Tensor:
+    """Vandermonde matrix: ``(*, n) -> (*, n, N)`` with columns ``x^0, ..., x^(N-1)``
+    (``N`` defaults to n)."""
+    if x._data.dtype == np.bool_:
+        raise RuntimeError("linalg.vander supports floating point, complex, and integer "
+                           "tensors, but got Bool")
+    if N is None:
+        N = x._data.shape[-1] if x._data.ndim else 0
+    if N <= 1:
+        raise RuntimeError("N must be greater than 1.")
+    return Vander.apply(x, N=int(N))
 
 
 def linalg_diagonal(A, *, offset=0, dim1=-2, dim2=-1) -> Tensor:

@@ -254,6 +254,10 @@ class Expand(Op):
 
     def forward(self, x, shape):
         self.in_shape = x.shape
+        if math.prod(shape) == x.size and x.size:
+            # nothing is repeated (only size-1 or new leading dims): a writable view, since
+            # PyTorch allows in-place writes there
+            return x.reshape(shape)
         return np.broadcast_to(x, shape)
 
     def backward(self, grad):
@@ -938,7 +942,7 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     if not keep:
         r = _wrap(np.zeros((0,), dtype=dt.np))
         return _out(r, out)
-    ref_i, ref = keep[0]
+    ref = keep[0][1]
     nd = ref._data.ndim
     d = _wrap_dim(dim, nd)
     for i, x in keep[1:]:
@@ -955,7 +959,12 @@ def cat(tensors, dim: int = 0, *, out=None) -> Tensor:
     return _out(Cat.apply(*tensors, dim=d, skip=skip), out)
 
 
-concat = concatenate = cat
+concat = cat
+
+
+def concatenate(tensors, axis: int = 0, out=None) -> Tensor:
+    """Alias of :func:`cat` (NumPy's argument name ``axis``)."""
+    return cat(tensors, axis, out=out)
 
 
 class Stack(Op):
