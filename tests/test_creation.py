@@ -129,7 +129,7 @@ def test_tensor_copies_and_detaches():
     assert r.requires_grad and r.is_leaf
 
 
-def test_tensor_large_list_fast():
+def test_tensor_from_a_large_list_of_floats():
     data = list(np.random.default_rng(0).standard_normal(200_000))
     data = [float(x) for x in data]
     t = ember.tensor(data)

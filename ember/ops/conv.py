@@ -34,6 +34,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .._tensor import Tensor
+from ..autograd.grad_mode import STATE
 from ._op import Op
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -195,12 +196,18 @@ class _ConvBase(Op):
 class Convolution(_ConvBase):
     """``y = conv(x, w) + b`` (see the module docstring); ``pads`` are (lo, hi) pairs."""
 
-    def forward(self, x, w, b=None, *, stride, dilation, pads, groups):
+    _cols = None
+
+    def forward(self, x, w, b=None, *, stride, dilation, pads, groups, keep_cols=False):
         self.stride, self.dilation, self.pads, self.groups = stride, dilation, pads, groups
         self.has_bias = b is not None
         n, c_out, ksize = x.shape[0], w.shape[0], w.shape[2:]
         out_sp = _conv_out_size(x.shape[2:], pads, ksize, stride, dilation)
         cols = _im2col(x, pads, ksize, stride, dilation, groups, out_sp)
+        if keep_cols:
+            # the weight gradient needs these same columns: keeping them (as PyTorch's
+            # im2col convolution kept its "finput") saves building them again in backward
+            self._cols = cols
         y = np.matmul(w.reshape(groups, c_out // groups, -1), cols)    # (G, Og, N * P)
         return _to_batch_first(y.reshape((c_out, n) + out_sp), b)
 
@@ -217,13 +224,18 @@ class Convolution(_ConvBase):
             gx = ConvTranspose.apply(grad, w, stride=self.stride, dilation=self.dilation,
                                      crop=crop, groups=self.groups)
         if needs[1]:
+            cols = self._cols if grad._data.dtype.kind != "c" else None
             gw = ConvWeight.apply(x, grad, stride=self.stride, dilation=self.dilation,
-                                  pads=self.pads, groups=self.groups, ksize=ksize)
+                                  pads=self.pads, groups=self.groups, ksize=ksize, cols=cols)
         if self.has_bias:
             if needs[2]:
                 gb = grad.sum((0,) + tuple(range(2, 2 + nd)))
             return gx, gw, gb
         return gx, gw
+
+    def _release(self):
+        super()._release()
+        self._cols = None
 
 
 class ConvTranspose(_ConvBase):
@@ -276,13 +288,14 @@ class ConvWeight(_ConvBase):
     x_pad[n, c, p*s + k*d]`` for ``x`` (N, C, *S) and ``g`` (N, O, *out); gw is
     (O, C / groups, *ksize)."""
 
-    def forward(self, x, g, *, stride, dilation, pads, groups, ksize):
+    def forward(self, x, g, *, stride, dilation, pads, groups, ksize, cols=None):
         self.stride, self.dilation, self.pads, self.groups = stride, dilation, pads, groups
         c = x.shape[1]
         o, out_sp = g.shape[1], g.shape[2:]
-        cols = _im2col(x, pads, ksize, stride, dilation, groups, out_sp)
+        if cols is None:
+            cols = _im2col(x, pads, ksize, stride, dilation, groups, out_sp)
         # one GEMM per group, reducing over the batch and the output positions together
-        gw = np.matmul(_channels_first(g, groups), cols.transpose(0, 2, 1))
+        gw = np.matmul(cols, _channels_first(g, groups).transpose(0, 2, 1)).transpose(0, 2, 1)
         return gw.reshape((o, c // groups) + tuple(ksize))
 
     def backward(self, grad):
@@ -527,7 +540,9 @@ def _conv(nd, fname, input, weight, bias, stride, padding, dilation, groups):
                            f"than actual input size")
     _check_weight_dtype(input, weight)
     args = (x, weight) if bias is None else (x, weight, bias)
-    y = Convolution.apply(*args, stride=stride, dilation=dilation, pads=pads, groups=groups)
+    keep = weight._requires_grad and STATE.enabled
+    y = Convolution.apply(*args, stride=stride, dilation=dilation, pads=pads, groups=groups,
+                          keep_cols=keep)
     return y.squeeze(0) if unbatched else y
 
 
