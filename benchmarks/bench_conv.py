@@ -76,22 +76,27 @@ def make_step(lib, c_in, c_out, state, x_np):
     return step
 
 
-def best_ms(fn, repeat, min_time):
-    """Fastest of ``repeat`` timings of ``fn`` (ms per call); each timing runs ``fn`` as
-    often as needed to last ``min_time`` seconds. The machine is shared: slower repeats
-    measure other processes."""
+def _calibrate(fn, min_time):
     fn()                                    # warm up (allocations, BLAS threads)
     t0 = time.perf_counter()
     fn()
-    once = time.perf_counter() - t0
-    number = max(1, int(min_time / max(once, 1e-9)))
-    best = float("inf")
+    return max(1, int(min_time / max(time.perf_counter() - t0, 1e-9)))
+
+
+def best_ms(fns, repeat, min_time):
+    """Fastest of ``repeat`` timings of each function in ``fns`` (ms per call). Each timing
+    runs the function as often as needed to last ``min_time`` seconds, and the functions
+    take turns, so that a change in the machine's load hits all of them alike. The best,
+    not the mean, is kept: on a shared machine slower repeats measure other processes."""
+    numbers = [_calibrate(fn, min_time) for fn in fns]
+    best = [float("inf")] * len(fns)
     for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best * 1e3
+        for i, (fn, number) in enumerate(zip(fns, numbers)):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            best[i] = min(best[i], (time.perf_counter() - t0) / number)
+    return [b * 1e3 for b in best]
 
 
 def main(argv=None):
@@ -106,7 +111,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.threads is not None and torch is not None:
         torch.set_num_threads(args.threads)
-    repeat, min_time = (3, 0.05) if args.quick else (7, 0.3)
+    repeat, min_time = (3, 0.05) if args.quick else (10, 0.2)
 
     print(f"ember {ember.__version__}, numpy {np.__version__}", end="")
     if args.threads is not None:
@@ -124,11 +129,11 @@ def main(argv=None):
                  "bias": rng.uniform(-bound, bound, c_out).astype(np.float32)}
         x_np = rng.standard_normal((64, c_in, 28, 28)).astype(np.float32)
         ember_steps[key] = make_step(ember, c_in, c_out, state, x_np)
-        e = best_ms(ember_steps[key], repeat, min_time)
-        t = None
+        fns = [ember_steps[key]]
         if torch is not None:
-            t = best_ms(make_step(torch, c_in, c_out, state, x_np), repeat, min_time)
-        rows.append((label, e, t))
+            fns.append(make_step(torch, c_in, c_out, state, x_np))
+        times = best_ms(fns, repeat, min_time)
+        rows.append((label, times[0], times[1] if torch is not None else None))
 
     width = max(len(r[0]) for r in rows) + 2
     print()

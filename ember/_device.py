@@ -10,7 +10,10 @@ class BackendUnavailableError(RuntimeError, AssertionError):
     RuntimeError and an AssertionError, the type PyTorch raises for a missing CUDA build."""
 
 
+import re
+
 _KNOWN = ("cpu", "cuda", "mps", "meta", "xpu")
+_DEVICE_STRING = re.compile(r"^([A-Za-z_]+)(:(0|[1-9][0-9]*))?$")
 
 
 class device:
@@ -27,15 +30,22 @@ class device:
         if not isinstance(type, str):
             raise TypeError(f"device() received an invalid combination of arguments: "
                             f"{type!r}")
-        name, _, idx = type.partition(":")
+        if not type:
+            raise RuntimeError("Device string must not be empty")
+        m = _DEVICE_STRING.match(type)
+        if m is None:
+            raise RuntimeError(f"Invalid device string: '{type}'")
+        name, idx = m.group(1), m.group(3)
         if name not in _KNOWN:
             raise RuntimeError(f"Expected one of cpu, cuda, mps, meta, xpu device type at start "
                                f"of device string: {type}")
-        if idx:
+        if idx is not None:
             if index is not None:
                 raise RuntimeError("type (string) must not include an index because index was "
                                    f"passed explicitly: {type}")
             index = int(idx)
+        if index is not None and index < 0:
+            raise RuntimeError("Device index must not be negative")
         self.type, self.index = name, index
 
     def __repr__(self):
@@ -47,9 +57,7 @@ class device:
         return self.type if self.index is None else f"{self.type}:{self.index}"
 
     def __eq__(self, other):
-        if isinstance(other, str):
-            other = device(other)
-        if not isinstance(other, device):
+        if not isinstance(other, device):  # torch: device('cpu') == 'cpu' is False
             return NotImplemented
         return self.type == other.type and self.index == other.index
 

@@ -48,8 +48,8 @@ class dtype:
         return {"complex64": float32, "complex128": float64}.get(self.name, self)
 
     def to_complex(self):
-        return {"float32": complex64, "float64": complex128, "float16": complex64}.get(
-            self.name, self)
+        return {"float32": complex64, "float64": complex128, "float16": complex64,
+                "bfloat16": complex64}.get(self.name, self)
 
 
 def _dtype_by_name(name):
@@ -101,14 +101,14 @@ def as_dtype(d) -> dtype:
     """Accept an ember dtype, a NumPy dtype, or a Python type (float -> default dtype)."""
     if type(d) is dtype:
         return d
-    if d is _builtin_float:
-        return _default[0]
+    if d is _builtin_float:              # Python's float is double precision, as in torch
+        return float64
     if d is _builtin_int:
         return int64
     if d is _bool:
         return bool
     if d is complex:
-        return _default[0].to_complex()
+        return complex128
     if isinstance(d, str):
         try:
             return _BY_NAME[d.replace("torch.", "").replace("ember.", "")]
@@ -137,6 +137,7 @@ def set_default_dtype(d) -> None:
     d = as_dtype(d)
     if not d.is_floating_point:
         raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    to_np(d)                              # bfloat16 needs ml_dtypes: refuse it now, not later
     _default[0] = d
 
 
@@ -255,15 +256,16 @@ class finfo:
         fi = np.finfo(to_np(d.to_real()))
         self.dtype = d.to_real().name
         self.bits = fi.bits
-        self.eps = float(fi.eps)
-        self.max = float(fi.max)
-        self.min = float(fi.min)
-        self.tiny = self.smallest_normal = float(fi.tiny)
-        self.resolution = float(fi.resolution)
+        self.eps = _builtin_float(fi.eps)
+        self.max = _builtin_float(fi.max)
+        self.min = _builtin_float(fi.min)
+        self.tiny = self.smallest_normal = _builtin_float(fi.tiny)
+        self.resolution = 10.0 ** -fi.precision
 
     def __repr__(self):
-        return (f"finfo(resolution={self.resolution}, min={self.min:e}, max={self.max:e}, "
-                f"eps={self.eps:e}, smallest_normal={self.tiny:e}, dtype={self.dtype})")
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, "
+                f"eps={self.eps:g}, smallest_normal={self.tiny:g}, tiny={self.tiny:g}, "
+                f"dtype={self.dtype})")
 
 
 class iinfo:
@@ -271,13 +273,15 @@ class iinfo:
 
     def __init__(self, type):
         d = as_dtype(type)
+        if d is bool:
+            raise TypeError("ember.bool is not supported by ember.iinfo")
         if d._category > 1:
             raise TypeError(f"iinfo expects an integer dtype, got {d}")
-        ii = np.iinfo(to_np(d)) if d is not bool else None
+        ii = np.iinfo(to_np(d))
         self.dtype = d.name
-        self.bits = ii.bits if ii else 8
-        self.max = _builtin_int(ii.max) if ii else 1
-        self.min = _builtin_int(ii.min) if ii else 0
+        self.bits = ii.bits
+        self.max = _builtin_int(ii.max)
+        self.min = _builtin_int(ii.min)
 
     def __repr__(self):
-        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"
+        return f"iinfo(min={self.min:g}, max={self.max:g}, dtype={self.dtype})"

@@ -5,7 +5,30 @@ from ._tensor import Tensor
 
 __all__ = ["is_tensor", "is_storage", "is_floating_point", "is_complex", "is_nonzero",
            "numel", "typename", "set_num_threads", "get_num_threads",
-           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "compile"]
+           "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "compile",
+           "memory_format", "contiguous_format", "preserve_format", "channels_last",
+           "channels_last_3d"]
+
+
+class memory_format:
+    """Memory layouts (``ember.contiguous_format`` ...). ember's arrays are NumPy arrays:
+    ``clone``/``contiguous`` honour contiguous vs preserve; channels_last is accepted and
+    gives a contiguous result."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "ember." + self.name
+
+    def __reduce__(self):
+        return self.name
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")
 
 
 def is_tensor(obj) -> bool:

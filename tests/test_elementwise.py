@@ -721,3 +721,37 @@ def test_inplace_without_graph(name, f, dtype):
         with pytest.raises(RuntimeError, match=r"doesn't match the broadcast shape"):
             with ember.no_grad():
                 f(ember.zeros(3, dtype=x.dtype), ember.ones(2, 3, dtype=x.dtype))
+
+
+def test_inplace_saved_tensor_semantics():
+    """As in PyTorch: the in-place op's own use of the original self is kept; the same tensor
+    in another role (x.mul_(x)), or a saved output changed afterwards, is detected."""
+    for L in (ember, torch):
+        t = L.tensor([0.5, 1.5], dtype=L.float64, requires_grad=True)
+        y = t * 1
+        y.sin_()                                   # backward needs the original y
+        y.sum().backward()
+        assert np.allclose(t.grad.numpy(), np.cos([0.5, 1.5]))
+        y = t * 1
+        y.mul_(y)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        y = t * 1
+        y.exp_()                                   # saves its result: y itself
+        y.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        y = t * 1
+        y.float_power_(2)
+        y.sum().backward()
+
+
+def test_inplace_on_inference_tensor_outside_inference_mode():
+    for L in (ember, torch):
+        with L.inference_mode():
+            y = L.ones(2) * 2
+        for f in (lambda: y.add_(1), lambda: y.mul_(2), lambda: y.addcdiv_(y, y),
+                  lambda: y.exp_(), lambda: y.clamp_(0, 1)):
+            with pytest.raises(RuntimeError, match="Inplace update to inference tensor outside "
+                                                   "InferenceMode is not allowed"):
+                f()

@@ -32,6 +32,7 @@ import numpy as np
 
 from .._dtype import NP_TO_DTYPE
 from .._tensor import Tensor, _wrap, _wrap_dim
+from ..autograd.grad_mode import is_grad_enabled
 from ..autograd.graph import SavedTensor
 from ._op import Op, tensor_method
 from .elementwise import (Where, _keep_original, _loud, _quiet, _tname, erf, exp, sigmoid,
@@ -57,6 +58,7 @@ _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_TANH_A = 0.044715
+_ONE_SIXTH_F = float(np.float32(1) / np.float32(6))
 
 
 # =======================================================================================
@@ -138,7 +140,7 @@ class Relu(Op):
 
     def backward(self, grad):
         (y,) = self.saved_tensors
-        return _masked(grad, y._data > 0)
+        return _masked(grad, ~(y._data <= 0))     # NaN passes the gradient, as PyTorch
 
 
 def _check_relu_dtype(input, fn="relu"):
@@ -182,20 +184,40 @@ class Hardtanh(Op):
         return _masked(grad, ~((xd <= self.lo) | (xd >= self.hi)))
 
 
-def _bound(v, x: Tensor):
-    """A scalar argument as the input's kind: integer tensors truncate float bounds."""
-    if _category(x) == 1:
-        return int(v)
-    return float(v)
+_C_INT = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
+          "int64": "int64_t"}
+
+
+def _int_scalar(v, dt: np.dtype):
+    """A Python number as a scalar of integer dtype ``dt``: truncated, range-checked with
+    PyTorch's message (unsigned types also take negative values down to ``-max``, which
+    wrap around, as PyTorch's scalar conversion does)."""
+    iv = int(v)
+    info = np.iinfo(dt)
+    lo = -info.max if info.min == 0 else info.min
+    if not lo <= iv <= info.max:
+        raise RuntimeError(f"value cannot be converted to type {_C_INT[dt.name]} without "
+                           f"overflow")
+    return np.asarray(iv).astype(dt)[()]
 
 
 def _hardtanh(input, min_val, max_val, inplace, fn):
     _check_tensor(input, fn)
-    if _category(input) == 0:
+    c = _category(input)
+    if c == 0:
         raise RuntimeError("Bool inputs not supported for hardtanh")
-    if _category(input) == 3:
+    if c == 3:
         raise NotImplementedError("clamp is not supported for complex types")
-    r = Hardtanh.apply(input, lo=_bound(min_val, input), hi=_bound(max_val, input))
+    if c == 1:
+        # the bounds are first taken as int64, then as the input's dtype
+        dt, i64 = input._data.dtype, np.dtype(np.int64)
+        lo, hi = _int_scalar(min_val, i64), _int_scalar(max_val, i64)
+        if dt.kind == "u" and (lo < 0 or hi < 0):
+            raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
+        lo, hi = _int_scalar(min_val, dt), _int_scalar(max_val, dt)
+    else:
+        lo, hi = float(min_val), float(max_val)
+    r = Hardtanh.apply(input, lo=lo, hi=hi)
     return _write_inplace(input, r) if inplace else r
 
 
@@ -243,7 +265,8 @@ def threshold(input: Tensor, threshold: float, value: float, inplace: bool = Fal
     if _category(input) in (0, 3):
         raise NotImplementedError(f'"threshold_cpu" not implemented for \'{_tname(input)}\'')
     if _category(input) == 1:
-        th, val = np.asarray(threshold).astype(input._data.dtype), int(value)
+        dt = input._data.dtype
+        th, val = _int_scalar(threshold, dt), _int_scalar(value, dt)
     else:
         th, val = float(threshold), float(value)
     r = Threshold.apply(input, threshold=th, value=val)
@@ -327,6 +350,19 @@ class RreluWithNoise(Op):
         return grad * _wrap(self.noise.astype(grad._data.dtype, copy=False))
 
 
+class RreluWithNoiseResult(RreluWithNoise):
+    """The in-place form. PyTorch's backward keeps the result here, so changing it in place
+    afterwards is an error; saving the output (unused otherwise) gives the same check."""
+    save_outputs = (0,)
+
+    def backward(self, grad):
+        self.saved_tensors                      # the version check
+        return super().backward(grad)
+
+    def name(self):
+        return "RreluWithNoiseBackward1"
+
+
 def _rrelu(input, lower, upper, training, inplace, generator, fn):
     _check_tensor(input, fn)
     if lower > upper:
@@ -341,9 +377,9 @@ def _rrelu(input, lower, upper, training, inplace, generator, fn):
         return LeakyRelu.apply(input, slope=slope)
     _floating(input, "rrelu_with_noise_out_cpu")
     from .._random import default_rng
-    r = RreluWithNoise.apply(input, lower=float(lower), upper=float(upper),
-                             rng=default_rng(generator))
-    return _write_inplace(input, r) if inplace else r
+    cls = RreluWithNoiseResult if inplace else RreluWithNoise
+    r = cls.apply(input, lower=float(lower), upper=float(upper), rng=default_rng(generator))
+    return _write_inplace(input, r, from_output=True) if inplace else r
 
 
 def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False,
@@ -543,12 +579,8 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     return Gelu.apply(input, approximate=approximate)
 
 
-def _conj(t: Tensor) -> Tensor:
-    return t.conj() if t._data.dtype.kind == "c" else t
-
-
 class Silu(Op):
-    """``x * sigmoid(x)``; complex inputs follow the conjugate convention."""
+    """``x * sigmoid(x)``."""
     save_inputs = (0,)
 
     def forward(self, x):
@@ -562,13 +594,17 @@ class Silu(Op):
     def backward(self, grad):
         (x,) = self.saved_tensors
         s = sigmoid(x)
-        return grad * _conj(s * (x * (1 - s) + 1))
+        return grad * (s * (x * (1 - s) + 1))
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:
-    """Sigmoid linear unit (swish): ``input * sigmoid(input)``."""
+    """Sigmoid linear unit (swish): ``input * sigmoid(input)`` (complex inputs: forward
+    only, as in PyTorch)."""
     _check_tensor(input, "silu")
     _floating(input, "silu_cpu", complex_ok=True)
+    if _category(input) == 3 and input.requires_grad and is_grad_enabled():
+        raise RuntimeError("silu does not support automatic differentiation for outputs with "
+                           "complex dtype.")
     r = Silu.apply(input)
     return _write_inplace(input, r) if inplace else r
 
@@ -614,7 +650,8 @@ class Hardsigmoid(Op):
     def backward(self, grad):
         (x,) = self.saved_tensors
         xd = x._data
-        return _masked(grad * (1 / 6), (xd > -3) & (xd < 3))
+        # PyTorch's kernel uses the float constant 1.0f / 6.0f for every dtype
+        return _masked(grad * _ONE_SIXTH_F, (xd > -3) & (xd < 3))
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
@@ -626,8 +663,8 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 class Hardswish(Op):
-    """``x * clamp(x + 3, 0, 6) / 6``. Gradient: 0 below -3, ``x / 3 + 1/2`` on
-    [-3, 3], 1 above."""
+    """``x * clamp(x + 3, 0, 6) / 6``. Gradient: 0 up to -3, ``x / 3 + 1/2`` strictly
+    between -3 and 3, 1 from 3 on (PyTorch's choice at the two kinks)."""
     save_inputs = (0,)
 
     def forward(self, x):
@@ -641,8 +678,8 @@ class Hardswish(Op):
     def backward(self, grad):
         (x,) = self.saved_tensors
         xd = x._data
-        low = xd < -3
-        mid = ~low & (xd <= 3)
+        low = xd <= -3
+        mid = ~low & (xd < 3)
         outside = np.where(low, 0, 1).astype(xd.dtype)       # NaN counts as "above"
         return grad * _select(mid, x / 3 + 0.5, _wrap(outside))
 
@@ -735,7 +772,11 @@ class Softshrink(Op):
     def forward(self, x, lambd):
         self.lambd = lambd
         # x * 0 in the middle: NaN stays NaN (and the zero keeps x's sign, as PyTorch)
-        return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, x * 0))
+        tok = _quiet()
+        try:
+            return np.where(x > lambd, x - lambd, np.where(x < -lambd, x + lambd, x * 0))
+        finally:
+            _loud(tok)
 
     def backward(self, grad):
         (x,) = self.saved_tensors
@@ -833,7 +874,7 @@ class Softmax(Op):
         xc = _opmath(x)
         tok = _quiet()
         try:
-            e = xc - np.max(xc, axis=ax, keepdims=True)
+            e = np.asarray(xc - np.max(xc, axis=ax, keepdims=True))
             np.exp(e, out=e)
             e /= np.sum(e, axis=ax, keepdims=True)
         finally:
@@ -859,7 +900,7 @@ class LogSoftmax(Op):
         xc = _opmath(x)
         tok = _quiet()
         try:
-            z = xc - np.max(xc, axis=ax, keepdims=True)
+            z = np.asarray(xc - np.max(xc, axis=ax, keepdims=True))
             z -= np.log(np.sum(np.exp(z), axis=ax, keepdims=True))
         finally:
             _loud(tok)

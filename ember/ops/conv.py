@@ -83,34 +83,51 @@ def _pad_zero(x: np.ndarray, pads) -> np.ndarray:
     return out
 
 
-def _windows(x: np.ndarray, pads, ksize, stride, dilation, groups, out_sp) -> np.ndarray:
-    """A read-only strided view (N, G, C/G, *K, *out_sp) of the zero-padded ``x``
-    (N, C, *S): entry (n, g, c, k, p) is the input value that kernel offset k meets at
-    output position p. No copy is made (beyond the padding)."""
+def _im2col(x: np.ndarray, pads, ksize, stride, dilation, groups, out_sp,
+            batch_first=False) -> np.ndarray:
+    """The columns of ``x`` (N, C, *S): the zero-padded patch that each output position
+    sees, as a contiguous array.
+
+    Layouts: (G, C/G * prod(K), N * prod(out_sp)) for the convolution GEMMs, where the batch
+    sits in the GEMM's columns (not in a batch dimension of the product) so that each group
+    is one large BLAS call (many small calls parallelise badly); with ``batch_first``,
+    (N, C * prod(K), prod(out_sp)), the layout of ``unfold``.
+
+    Filled with one strided copy per kernel offset: measured faster than a single copy of
+    the equivalent many-dimensional strided view, whose innermost runs are short."""
     xp = _pad_zero(x, pads)
     n, c = xp.shape[:2]
-    cg = c // groups
-    s_n, s_c = xp.strides[:2]
-    sp = xp.strides[2:]
-    return as_strided(
-        xp, (n, groups, cg) + tuple(ksize) + tuple(out_sp),
-        (s_n, s_c * cg, s_c) + tuple(s * d for s, d in zip(sp, dilation))
-        + tuple(s * st for s, st in zip(sp, stride)), writeable=False)
-
-
-def _im2col(x: np.ndarray, pads, ksize, stride, dilation, groups, out_sp) -> np.ndarray:
-    """The columns of ``x`` (N, C, *S) for a GEMM over the whole batch: a contiguous
-    (G, C/G * prod(K), N * prod(out_sp)) array whose column (n, p) holds the zero-padded
-    patch that output position p of sample n sees.
-
-    The batch sits in the GEMM's columns (not in a batch dimension of the product) so that
-    each group is one large BLAS call: many small calls parallelise badly."""
-    view = _windows(x, pads, ksize, stride, dilation, groups, out_sp)
     nd = len(ksize)
-    view = view.transpose((1, 2) + tuple(range(3, 3 + nd)) + (0,)
-                          + tuple(range(3 + nd, 3 + 2 * nd)))
-    rows = x.shape[1] // groups * _prod(ksize)
-    return np.ascontiguousarray(view).reshape(groups, rows, x.shape[0] * _prod(out_sp))
+    kk, p = _prod(ksize), _prod(out_sp)
+    if batch_first:
+        src = xp.reshape((n, 1, c) + xp.shape[2:])              # (N, 1, C, *Sp)
+        cols = np.empty((n, 1, c) + tuple(ksize) + tuple(out_sp), dtype=x.dtype)
+    else:
+        src = xp.swapaxes(0, 1).reshape((groups, c // groups, n) + xp.shape[2:])
+        cols = np.empty((groups, c // groups) + tuple(ksize) + (n,) + tuple(out_sp),
+                        dtype=x.dtype)
+    if n * c * p >= 2048 or kk == 1:
+        whole = (slice(None),) * 3
+        for k in itertools.product(*map(range, ksize)):
+            win = tuple(slice(ki * d, ki * d + (o - 1) * st + 1, st)
+                        for ki, d, o, st in zip(k, dilation, out_sp, stride))
+            if batch_first:
+                cols[whole + k] = src[whole + win]
+            else:
+                cols[whole[:2] + k] = src[whole + win]
+    else:                                     # tiny: one copy of a strided view is cheaper
+        strides = src.strides
+        sp = strides[3:]
+        view = as_strided(src, src.shape[:3] + tuple(ksize) + tuple(out_sp),
+                          strides[:3] + tuple(s * d for s, d in zip(sp, dilation))
+                          + tuple(s * st for s, st in zip(sp, stride)), writeable=False)
+        if not batch_first:
+            view = view.transpose((0, 1) + tuple(range(3, 3 + nd)) + (2,)
+                                  + tuple(range(3 + nd, 3 + 2 * nd)))
+        cols[...] = view
+    if batch_first:
+        return cols.reshape(n, c * kk, p)
+    return cols.reshape(groups, c // groups * kk, n * p)
 
 
 def _col2im(cols: np.ndarray, ksize, stride, dilation, lo, out_sp) -> np.ndarray:
@@ -326,8 +343,7 @@ class Im2Col(Op):
         self.in_sp = x.shape[2:]
         out_sp = _conv_out_size(x.shape[2:], pads, ksize, stride, dilation)
         self.blocks = out_sp
-        cols = np.ascontiguousarray(_windows(x, pads, ksize, stride, dilation, 1, out_sp))
-        return cols.reshape(x.shape[0], -1, _prod(out_sp))
+        return _im2col(x, pads, ksize, stride, dilation, 1, out_sp, batch_first=True)
 
     def backward(self, grad):
         return Col2Im.apply(grad, out_sp=self.in_sp, blocks=self.blocks, **self.params)
@@ -777,7 +793,8 @@ def _mode_pad(input: Tensor, pad, mode: str) -> Tensor:
     pads = tuple((pad[2 * i], pad[2 * i + 1]) for i in range(n))[::-1]
     shape = input._data.shape
     sp = shape[len(shape) - n:]
-    for i, ((lo, hi), size) in enumerate(zip(pads, sp)):
+    for i in reversed(range(n)):             # PyTorch checks the last dimension first
+        (lo, hi), size = pads[i], sp[i]
         dim = len(shape) - n + i
         if mode == "reflect" and (lo >= size or hi >= size):
             raise RuntimeError(f"Argument #4: Padding size should be less than the "

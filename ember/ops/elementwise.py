@@ -112,7 +112,18 @@ def _call2(ufunc, a, b):
 def _fit_int(s, dt):
     """A Python int outside an integer dtype's range, wrapped around into it (PyTorch
     converts the scalar with C semantics: ``uint8_tensor + 300`` adds 44)."""
-    return np.array(s).astype(dt) if type(s) is int else s
+    return np.array(s).astype(dt) if type(s) is int and not _in_range(s, dt) else s
+
+
+_IRANGE = {}
+
+
+def _in_range(v, dt):
+    r = _IRANGE.get(dt)
+    if r is None:
+        i = np.iinfo(dt)
+        r = _IRANGE[dt] = (int(i.min), int(i.max))
+    return r[0] <= v <= r[1]
 
 
 def _fit_ints(a, b):
@@ -291,10 +302,7 @@ def _inplace(fn):
         if r._data.shape != self._data.shape:
             raise RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
                                f"broadcast shape {list(r._data.shape)}")
-        node = r.grad_fn
-        if node is not None and node._saved:
-            _keep_original(node, self)
-        return inplace_update(self, r)
+        return _write_result(self, r)
     method.__name__ = fn.__name__ + "_"
     method.__qualname__ = "Tensor." + method.__name__
     method.__doc__ = f"In-place version of :func:`{fn.__name__}`."
@@ -302,18 +310,43 @@ def _inplace(fn):
     return method
 
 
+def _write_result(t, r):
+    """Write ``r`` (computed out of place from ``t``) into ``t``, keeping what the op that
+    computed it saved consistent with PyTorch's in-place semantics."""
+    node = r.grad_fn
+    if node is None or not node._saved:
+        return inplace_update(t, r)
+    _keep_original(node, t)
+    inplace_update(t, r)
+    _saved_output_is(node, t)
+    return t
+
+
 def _keep_original(node, t):
-    """The op that computed an in-place result saved ``t`` itself, whose memory the write is
-    about to overwrite: give it a copy of the values before the write, with ``t``'s place in
-    the graph (PyTorch keeps the "original self" of in-place ops the same way)."""
+    """The op that computed an in-place result from ``t`` (its input 0, the "self" of the
+    in-place method) saved ``t``, whose memory the write is about to overwrite: give it a copy
+    of the values before the write, with ``t``'s place in the graph, as PyTorch keeps the
+    original self of in-place ops. A reference to ``t`` in another role (``x.mul_(x)``) is
+    left alone, so that backward reports the modification as PyTorch does."""
     saved = node._saved
-    if not any(s.tensor is t for s in saved):
+    roles = type(node).save_inputs
+    hit = [j for j, i in enumerate(roles) if i == 0 and saved[j].tensor is t]
+    if not hit:
         return
     snap = _wrap(t._data.copy())
     snap.grad_fn, snap._requires_grad = t.grad_fn, t._requires_grad
     if t._output_nr:
         snap._output_nr = t._output_nr
-    node._saved = tuple(SavedTensor(snap) if s.tensor is t else s for s in saved)
+    node._saved = tuple(SavedTensor(snap) if j in hit else sv for j, sv in enumerate(saved))
+
+
+def _saved_output_is(node, t):
+    """After an in-place write the op's saved output is ``t`` itself: point the saved
+    reference at ``t`` (its memory and version counter), so that a later in-place change of
+    ``t`` is detected on backward."""
+    if any(sv.output_nr is not None for sv in node._saved):
+        node._saved = tuple(SavedTensor(t, sv.output_nr) if sv.output_nr is not None else sv
+                            for sv in node._saved)
 
 
 # =======================================================================================
@@ -674,7 +707,7 @@ _export(add, sub, mul, div, neg, inplace=True)
 # dtype, an error to report) takes the general path: compute out of place, then write.
 def _direct_ok(self, args):
     a = self._data
-    if a.dtype.kind != "f":
+    if a.dtype.kind != "f" or self._inference and not STATE.inference:
         return False
     rec = STATE.enabled
     if rec and self._requires_grad:
@@ -903,7 +936,7 @@ def _float_power_(self, exponent):
         names = {"float64": "Double", "complex128": "ComplexDouble"}
         raise RuntimeError(f"the base given to float_power_ has dtype {_tname(self)} but the "
                            f"operation's result requires dtype {names[dt]}")
-    return inplace_update(self, float_power(self, exponent))
+    return _write_result(self, float_power(self, exponent))
 
 
 def square(input, *, out=None) -> Tensor:
@@ -1138,8 +1171,8 @@ _direct_inplace("lerp_", _d_lerp)
 # x >= 8 erfc uses its asymptotic series, whose truncation error there is below 1e-17.
 # exp(-x^2) is formed as exp(-h^2) * exp(-(x-h)(x+h)) with h = x rounded to 24 bits (h^2 is
 # exact), so that the rounding of x^2 costs no relative accuracy for large x. erfinv refines
-# a closed-form first guess with Halley steps. Measured against mpmath in float64: relative
-# error below 2.5e-15 for erf and erfc (down to erfc's subnormal range), 1e-15 for erfinv,
+# a closed-form first guess with two Halley steps. Measured against mpmath in float64:
+# relative error below 2.5e-15 for erf, erfc (down to erfc's subnormal range) and erfinv,
 # 2e-15 for i0 and i1.
 
 _SQRT_PI = math.sqrt(math.pi)
@@ -1200,8 +1233,17 @@ def _erf_tables(single):
 
 
 def _exp_neg_sq(x):
+    """exp(-x^2) for a float64 1-d array (in place on temporaries: these arrays are big)."""
     h = x.astype(np.float32).astype(np.float64)
-    return np.exp(-h * h) * np.exp(-(x - h) * (x + h))
+    d = x - h
+    d *= x + h
+    np.negative(d, out=d)
+    np.exp(d, out=d)
+    np.multiply(h, h, out=h)
+    np.negative(h, out=h)
+    np.exp(h, out=h)
+    h *= d
+    return h
 
 
 def _erf_small(x, tab):
@@ -1222,7 +1264,11 @@ def _erfc_pos(x, tab):
         i = _where((x >= a) & (x < b))
         if i.size:
             xm = x.take(i)
-            out[i] = _exp_neg_sq(xm) * _horner(c, (2 * xm - (a + b)) / (b - a))
+            t = xm * (2 / (b - a))
+            t -= (a + b) / (b - a)
+            p = _horner(c, t)
+            p *= _exp_neg_sq(xm)
+            out[i] = p
     i = _where(~(x < 8))                           # also nan
     if i.size:
         xm = np.minimum(x.take(i), 30.0)           # erfc(30) underflows; keeps inf finite
@@ -1264,9 +1310,9 @@ def _erfc_np(x, single=False):
 
 
 def _erfinv_np(y, single=False):
-    """Inverse of erf: a closed-form first guess (Winitzki's, relative error ~1e-3), then
-    Halley steps (cubic convergence), in the tails on erfc(x) = 1 - |y|, where 1 - |y| is
-    exact."""
+    """Inverse of erf: a closed-form first guess (Winitzki's, relative error ~1e-3 and
+    worse near |y| = 1), then two Halley steps (cubic convergence), in the tails on
+    erfc(x) = 1 - |y|, where 1 - |y| is exact."""
     y = np.asarray(y, dtype=np.float64).reshape(-1)
     ay = np.abs(y)
     out = np.where(ay == 1, np.inf, np.nan)        # also |y| > 1 and nan
@@ -1283,7 +1329,7 @@ def _erfinv_np(y, single=False):
     sign = np.where(tail, -1.0, 1.0)
     f = np.empty_like(x)
     it, ic = _where(tail), _where(center)
-    for _ in range(2 if single else 3):
+    for _ in range(2):
         f[it] = _erfc_np(x.take(it), single) - c
         f[ic] = _erf_np(x.take(ic), single) - yc
         fp = sign * np.exp(-x * x) * (2 / _SQRT_PI)
@@ -1693,15 +1739,24 @@ class Sinc(Op):
         return where(x == 0, 0, grad * _conj(d))
 
 
+def _scale_fwd(factor):
+    """``x * factor`` rounded once (in float64 for smaller types, as PyTorch's result)."""
+    def forward(self, x):
+        if x.dtype.itemsize < 8 and x.dtype.kind == "f":
+            return (x.astype(np.float64) * factor).astype(x.dtype)
+        return x * factor
+    return forward
+
+
 class Deg2Rad(Op):
-    forward = _fwd(np.deg2rad)
+    forward = _scale_fwd(math.pi / 180)
 
     def backward(self, grad):
         return grad * (math.pi / 180)
 
 
 class Rad2Deg(Op):
-    forward = _fwd(np.rad2deg)
+    forward = _scale_fwd(180 / math.pi)
 
     def backward(self, grad):
         return grad * (180 / math.pi)
@@ -1937,6 +1992,8 @@ class Clamp(Op):
 
     def forward(self, x, lo, hi):
         self.lo, self.hi = lo, hi
+        if x.dtype.kind in "iu":                   # bounds outside the type wrap around
+            lo, hi = _fit_int(lo, x.dtype), _fit_int(hi, x.dtype)
         tok = _quiet()
         try:
             if lo is not None:
@@ -2603,6 +2660,10 @@ def _comparison(name, ufunc, doc, ordered):
             raise _not_impl(f"{name}_cpu", a if isinstance(a, Tensor) else b)
         a = a._data if isinstance(a, Tensor) else a
         b = b._data if isinstance(b, Tensor) else b
+        if type(b) is int and a.dtype.kind in "iu" and not _in_range(b, a.dtype):
+            b = _fit_int(b, a.dtype)       # PyTorch converts the scalar to the tensor's type
+        elif type(a) is int and b.dtype.kind in "iu" and not _in_range(a, b.dtype):
+            a = _fit_int(a, b.dtype)
         try:
             r = ufunc(a, b)
         except ValueError:

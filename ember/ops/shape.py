@@ -553,10 +553,12 @@ for _f, _n in ((t, "t_"), (transpose, "transpose_"), (squeeze, "squeeze_"),
 # copies: clone, contiguous, repeat, tile, repeat_interleave
 
 class Clone(Op):
-    """A copy in new (C-contiguous) memory; gradient passes through."""
+    """A copy in new memory; gradient passes through. ``order='K'`` keeps the input's
+    layout (torch's preserve_format: a transposed tensor's clone is transposed too),
+    ``'C'`` makes it contiguous."""
 
-    def forward(self, x):
-        return np.array(x, copy=True, order="C")
+    def forward(self, x, order="K"):
+        return np.array(x, copy=True, order=order)
 
     def backward(self, grad):
         return grad
@@ -564,9 +566,12 @@ class Clone(Op):
 
 @tensor_method
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
-    """A copy of ``input`` in new memory (differentiable). ``memory_format`` is accepted;
-    the copy is always C-contiguous."""
-    return Clone.apply(input)
+    """A copy of ``input`` in new memory (differentiable). By default the copy keeps the
+    input's memory layout (``ember.preserve_format``); ``ember.contiguous_format`` makes it
+    C-contiguous."""
+    order = "K" if memory_format is None or repr(memory_format) == "ember.preserve_format" \
+        else "C"
+    return Clone.apply(input, order=order)
 
 
 @tensor_method
@@ -574,7 +579,7 @@ def contiguous(input: Tensor, memory_format=None) -> Tensor:
     """``input`` itself when C-contiguous, else a contiguous copy."""
     if input._data.flags.c_contiguous:
         return input
-    return Clone.apply(input)
+    return Clone.apply(input, order="C")
 
 
 class Repeat(Op):

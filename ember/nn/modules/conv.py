@@ -212,7 +212,6 @@ class _ConvTransposeNd(_ConvNd):
         if output_size is None:
             return _ntuple(self.output_padding, num_spatial_dims)
         lead = 2 if input.dim() == num_spatial_dims + 2 else 1
-        output_size = list(output_size)
         if len(output_size) == lead + num_spatial_dims:
             output_size = output_size[lead:]
         if len(output_size) != num_spatial_dims:
