@@ -239,7 +239,7 @@ class Tensor:
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError("only Tensors of floating point and complex dtype can require "
                                f"gradients (got {self.dtype})")
-        if requires_grad and self._inference:
+        if requires_grad and self._inference and not STATE.inference:
             raise RuntimeError("Setting requires_grad=True on inference tensor outside "
                                "InferenceMode is not allowed.")
         self._requires_grad = requires_grad
@@ -663,12 +663,15 @@ class Tensor:
         return _ops.neg(self)
 
     def __pos__(self):
-        return self
+        return _ops.positive(self)
 
     def __abs__(self):
         return _ops.abs(self)
 
     def __invert__(self):
+        if self._data.dtype.kind in "fc":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                            "tensors")
         return _ops.bitwise_not(self)
 
     def __and__(self, other):
@@ -701,13 +704,23 @@ class Tensor:
     def __lshift__(self, other):
         return _ops.bitwise_left_shift(self, other)
 
+    def __rlshift__(self, other):
+        return _ops.bitwise_left_shift(other, self)
+
     def __rshift__(self, other):
         return _ops.bitwise_right_shift(self, other)
 
+    def __rrshift__(self, other):
+        return _ops.bitwise_right_shift(other, self)
+
     def __eq__(self, other):
+        if other is None or not isinstance(other, _COMPARABLE):
+            return False                 # torch: `t == None` is False, not an error
         return _ops.eq(self, other)
 
     def __ne__(self, other):
+        if other is None or not isinstance(other, _COMPARABLE):
+            return True
         return _ops.ne(self, other)
 
     def __lt__(self, other):
@@ -763,6 +776,10 @@ class Tensor:
     @property
     def imag(self) -> "Tensor":
         return _ops.imag(self)
+
+
+# what `tensor == other` compares with (anything else, e.g. None, is simply unequal)
+_COMPARABLE = (Tensor, int, float, bool, complex, np.ndarray, np.generic, list, tuple)
 
 
 class _DictHandle:

@@ -695,8 +695,6 @@ def test_tensors_created_in_inference_mode_are_inference_tensors():
         assert t.is_inference()
 
 
-@pytest.mark.xfail(strict=True, reason="elementwise.py: the direct in-place fast path "
-                   "(_direct_ok) bypasses inplace_update's inference-tensor check")
 def test_inplace_arithmetic_on_inference_tensor_outside_inference_mode():
     for L in (ember, torch):
         with L.inference_mode():

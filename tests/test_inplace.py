@@ -170,9 +170,6 @@ def test_modified_saved_tensor_raises(modify):
             b.sum().backward()
 
 
-@pytest.mark.xfail(strict=True, reason="ops/elementwise.py: _inplace's _keep_original snapshots "
-                   "every saved reference to the target, not only the one in the 'self' role, "
-                   "so x.mul_(x) computes a gradient where PyTorch raises")
 def test_inplace_whose_other_operand_is_itself_raises():
     """x.mul_(x): the operand saved for the gradient is the tensor being overwritten."""
     for L in (ember, torch):

@@ -691,14 +691,14 @@ def _fold_args(kernel_size, dilation, padding, stride, fname):
             raise RuntimeError(f"It is expected {arg} equals to 2, but got size {len(vals)}")
         out.append(vals)
     ks, dil, pad, st = out
-    checks = ((ks, lambda v: v > 0, "kernel size should be greater than zero, but got "
-               "kernel_height: {} kernel_width: {}"),
-              (st, lambda v: v > 0, "stride should be greater than zero, but got "
-               "stride_height: {} stride_width: {}"),
-              (dil, lambda v: v > 0, "dilation should be greater than zero, but got "
-               "dilation_height: {} dilation_width: {}"),
-              (pad, lambda v: v >= 0, "padding should be non-negative, but got "
-               "pad_height: {} pad_width: {}"))
+    checks = ((ks, lambda v: v > 0, ("kernel size should be greater than zero, but got "
+                                     "kernel_height: {} kernel_width: {}")),
+              (st, lambda v: v > 0, ("stride should be greater than zero, but got "
+                                     "stride_height: {} stride_width: {}")),
+              (dil, lambda v: v > 0, ("dilation should be greater than zero, but got "
+                                      "dilation_height: {} dilation_width: {}")),
+              (pad, lambda v: v >= 0, ("padding should be non-negative, but got "
+                                       "pad_height: {} pad_width: {}")))
     for vals, ok, msg in checks:
         if not all(ok(v) for v in vals):
             raise RuntimeError(msg.format(*vals))

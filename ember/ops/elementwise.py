@@ -35,7 +35,7 @@ __all__ = []
 
 _SCALARS = (int, float, bool, complex)
 _ndarray = np.ndarray
-_babs, _bmin, _bmax, _bround = builtins.abs, builtins.min, builtins.max, builtins.round
+_babs, _bmax = builtins.abs, builtins.max      # (abs, max and round are ops here)
 
 
 def _export(*fns, method=True, inplace=False):
@@ -112,7 +112,9 @@ def _call2(ufunc, a, b):
 def _fit_int(s, dt):
     """A Python int outside an integer dtype's range, wrapped around into it (PyTorch
     converts the scalar with C semantics: ``uint8_tensor + 300`` adds 44)."""
-    return np.array(s).astype(dt) if type(s) is int and not _in_range(s, dt) else s
+    if type(s) is int and dt.kind in "iu" and not _in_range(s, dt):
+        return np.array(s).astype(dt)
+    return s
 
 
 _IRANGE = {}
@@ -329,7 +331,7 @@ def _keep_original(node, t):
     original self of in-place ops. A reference to ``t`` in another role (``x.mul_(x)``) is
     left alone, so that backward reports the modification as PyTorch does."""
     saved = node._saved
-    roles = type(node).save_inputs
+    roles = getattr(type(node), "save_inputs", ())
     hit = [j for j, i in enumerate(roles) if i == 0 and saved[j].tensor is t]
     if not hit:
         return
@@ -727,7 +729,10 @@ def _direct_inplace(name, direct):
     general = getattr(Tensor, name)
 
     def method(self, *args, **kwargs):
-        if _direct_ok(self, args):
+        kw_tensors = [v for v in kwargs.values() if isinstance(v, Tensor)] if kwargs else ()
+        if _direct_ok(self, args) and (not kw_tensors or _direct_ok(self, kw_tensors)):
+            if kw_tensors:
+                kwargs = {k: v._data if isinstance(v, Tensor) else v for k, v in kwargs.items()}
             tok = _quiet()
             try:
                 done = direct(self._data, *[a._data if isinstance(a, Tensor) else a

@@ -265,14 +265,18 @@ def _normalize(input, weight, bias, layout, eps, cdtype, name):
 def _affine_channels(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` with fixed per-channel statistics
     (channel dimension 1), as ``x * scale + shift``: two elementwise ops on the input."""
+    dt = input.dtype
+    # half-precision inputs: compute the scale in float32 (the statistics' dtype)
+    cdt = dt if input._data.dtype.itemsize >= 4 else NP_TO_DTYPE[np.dtype(np.float32)]
+    mean, var = mean.to(cdt), var.to(cdt)
     scale = (var + eps).rsqrt()
     if weight is not None:
-        scale = scale * weight
+        scale = scale * weight.to(cdt)
     shift = -mean * scale
     if bias is not None:
-        shift = shift + bias
-    if scale.dtype is not input.dtype:                  # float32 statistics, half input
-        scale, shift = scale.to(input.dtype), shift.to(input.dtype)
+        shift = shift + bias.to(cdt)
+    if scale.dtype is not dt:
+        scale, shift = scale.to(dt), shift.to(dt)
     nd = input._data.ndim
     if nd > 2:
         bshape = (-1,) + (1,) * (nd - 2)
@@ -336,10 +340,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     if input._data.ndim == 1 and running_mean is None and weight is None and bias is None:
         raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got "
                          "1)")
-    _check_param_size(weight, c, "weight")
-    _check_param_size(bias, c, "bias")
     _check_param_size(running_mean, c, "running_mean")
     _check_param_size(running_var, c, "running_var")
+    _check_param_size(weight, c, "weight")
+    _check_param_size(bias, c, "bias")
     if running_mean is not None:
         for name, t in (("running_mean", running_mean), ("running_var", running_var)):
             if t._data.ndim != 1:
@@ -387,12 +391,13 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     nc = shape[0] * c
     # PyTorch runs batch norm on the input viewed as (1, N*C, *) with the per-channel
     # tensors repeated N times: its messages count N*C
-    for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
-                    ("running_var", running_var)):
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
         if t is not None and t._data.size != c:
             raise RuntimeError(f"{name} should contain {nc} elements not "
                                f"{t._data.size * shape[0]}")
-    cdtype = _check_dtypes(input, (weight, bias, running_mean, running_var), "batch_norm")
+    # (the running statistics may have another floating dtype: they are converted)
+    cdtype = _check_dtypes(input, (weight, bias), "batch_norm")
     if not use_input_stats:
         return _affine_channels(input, running_mean, running_var, weight, bias, eps)
     view = (shape[0], c, _prod(shape[2:]))

@@ -30,8 +30,8 @@ TOP = types.SimpleNamespace(**act.TOP_LEVEL_FUNCTIONS)
 
 def libs():
     """(ember namespaces, torch namespaces) for the expression strings of the tables."""
-    e = dict(F=F, T=TOP, nn=enn, lib=ember)
-    t = dict(F=torch.nn.functional, T=torch, nn=torch.nn, lib=torch) if torch else {}
+    e = {"F": F, "T": TOP, "nn": enn, "lib": ember}
+    t = {"F": torch.nn.functional, "T": torch, "nn": torch.nn, "lib": torch} if torch else {}
     return e, t
 
 
@@ -155,6 +155,25 @@ def test_double_backward_matches_torch(expr):
     (ggt,) = torch.autograd.grad((gt * gt).sum(), xt)
     assert_close(ge, gt)
     assert_close(gge, ggt)
+
+
+@requires_torch
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_on_a_dense_grid_matches_torch(approximate, dtype):
+    x = ember.tensor(np.linspace(-15, 15, 30001).astype(dtype), requires_grad=True)
+    fe, ft = pair(f"F.gelu(x, approximate={approximate!r})")
+    check_op(fe, ft, [x])
+
+
+def test_normal_cdf_fast_path_is_accurate():
+    # float32 gelu evaluates Phi with a polynomial fit of erfc (in float64 arithmetic)
+    x = np.linspace(-12, 12, 48001).astype(np.float32)
+    exact = np.array([0.5 * math.erfc(-float(v) / math.sqrt(2)) for v in x])
+    got = act._ndtr(x)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, exact, rtol=1e-9, atol=0)
+    assert act._ndtr(np.array([INF, -INF, np.nan], dtype=np.float32)).tolist()[:2] == [1, 0]
 
 
 @requires_torch

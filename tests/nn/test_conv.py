@@ -333,6 +333,26 @@ def test_conv_module_matches_torch(nd, kw, batched):
 
 
 @requires_torch
+@pytest.mark.parametrize("mode", ["zeros", "reflect", "replicate", "circular"])
+def test_conv_module_same_even_kernel_matches_torch(mode):
+    # an even kernel with padding='same' pads one more element on the right/bottom
+    tm = torch.nn.Conv2d(2, 3, (4, 3), padding="same", dilation=(1, 2), padding_mode=mode,
+                         dtype=torch.float64)
+    em = enn.Conv2d(2, 3, (4, 3), padding="same", dilation=(1, 2), padding_mode=mode,
+                    dtype=ember.float64)
+    assert em._reversed_padding_repeated_twice == list(tm._reversed_padding_repeated_twice)
+    _module_parity(em, tm, (2, 2, 5, 6))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_padding_mode_gradcheck(mode):
+    m = enn.Conv2d(2, 2, (2, 3), padding=(1, 2), padding_mode=mode, dtype=ember.float64)
+    x = rand(1, 2, 3, 3)
+    assert gradcheck(lambda x: m(x), [x])
+    assert gradgradcheck(lambda x: m(x) ** 2, [x])
+
+
+@requires_torch
 @pytest.mark.parametrize("nd", [1, 2, 3])
 @pytest.mark.parametrize("kw", [
     dict(),

@@ -68,6 +68,8 @@ MAX_CASES = [
     (2, (2, 3, 7, 8), dict(kernel_size=(2, 3), stride=(2, 1), padding=(1, 0))),
     (2, (1, 2, 8, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
     (2, (1, 2, 5, 5), dict(kernel_size=2, stride=2, ceil_mode=True)),
+    # ceil mode: a last window that would start in the right padding is dropped
+    (2, (1, 2, 5, 6), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)),
     (2, (2, 9, 9), dict(kernel_size=3, stride=2, padding=1, dilation=2)),
     (2, (1, 2, 9, 8), dict(kernel_size=(3, 2), stride=(3, 2), dilation=(2, 3), ceil_mode=True)),
     (2, (1, 1, 6, 6), dict(kernel_size=2, stride=1)),
@@ -157,6 +159,7 @@ AVG_CASES = [
     (2, (1, 2, 8, 9), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
                            count_include_pad=False)),
     (2, (1, 2, 6, 6), dict(kernel_size=4, stride=3, padding=2, ceil_mode=True)),
+    (2, (1, 2, 5, 6), dict(kernel_size=2, stride=2, padding=1, ceil_mode=True)),
     (2, (1, 2, 6, 6), dict(kernel_size=(2, 3), stride=(1, 2), padding=(1, 1),
                            divisor_override=5)),
     (2, (2, 5, 5), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True,
@@ -512,7 +515,7 @@ def _unpool_err_cases():
     bump = np.array([[[[0, 100], [0, 0]]]])
     return [
         ("max_unpool2d", y2, i2, (2,), dict(output_size=(6, 6))),
-        ("max_unpool2d", y2, i2 - 2, (2,), dict(output_size=(3, 3))),
+        ("max_unpool2d", y2, i2 - 5, (2,), dict(output_size=(3, 3))),
         ("max_unpool2d", y2, i2, (2,), dict(output_size=(1, 5, 5))),
         ("max_unpool2d", y2, i2 + bump, (2,), {}), ("max_unpool2d", y2, i2 - bump, (2,), {}),
         ("max_unpool2d", y2, i2.astype(np.int32), (2,), {}),

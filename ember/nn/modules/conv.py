@@ -290,7 +290,7 @@ class _LazyConvXdMixin(LazyModuleMixin):
     def _get_in_channels(self, input) -> int:
         n = self._nd
         if input.dim() not in (n + 1, n + 2):
-            raise RuntimeError(f"Expected {n + 1}D (unbatched) or {n + 2}D (batch mode) input "
+            raise RuntimeError(f"Expected {n + 1}D (unbatched) or {n + 2}D (batched) input "
                                f"to {self.__class__.__name__}, but got input of size: "
                                f"{input.shape}")
         return input.shape[1] if input.dim() == n + 2 else input.shape[0]
