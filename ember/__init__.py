@@ -21,4 +21,18 @@ from ._random import *  # noqa: F401,F403
 from ._print import *  # noqa: F401,F403
 from ._misc import *  # noqa: F401,F403
 from . import linalg, cuda, backends, random  # noqa: F401,E402
+
+
+def _export_top_level():
+    """Some nn functions are also ``torch.<name>`` (torch.relu, torch.softmax,
+    torch.dropout, torch.cdist, ...): each family lists them in ``TOP_LEVEL``."""
+    from .ops import activation, distance, dropout, normalization
+    for family in (activation, distance, dropout, normalization):
+        names = getattr(family, "TOP_LEVEL", {})
+        if not isinstance(names, dict):
+            names = {n: getattr(family, n) for n in names}
+        globals().update(names)
+
+
+_export_top_level()
 from . import nn  # noqa

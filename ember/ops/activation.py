@@ -44,12 +44,13 @@ __all__ = ["relu", "relu_", "relu6", "leaky_relu", "leaky_relu_", "prelu", "rrel
            "tanhshrink", "softplus", "softsign", "softshrink", "hardshrink", "threshold",
            "threshold_", "glu", "softmax", "log_softmax", "softmin", "gumbel_softmax"]
 
-# Names PyTorch also has as ``torch.<name>``. Their exact ``torch.<name>`` signatures (no
-# ``inplace=``, ``dim`` required for softmax, ...) are the functions in TOP_LEVEL_FUNCTIONS;
-# ``sigmoid`` and ``tanh`` are already public from ``elementwise``.
-TOP_LEVEL = ["relu", "relu_", "selu", "selu_", "celu", "celu_", "rrelu", "rrelu_", "prelu",
-             "hardshrink", "threshold", "threshold_", "softmax", "log_softmax"]
-TOP_LEVEL_FUNCTIONS: dict = {}
+# The ``torch.<name>`` forms, name -> function, with PyTorch's top-level signatures (no
+# ``inplace=``, ``dim`` required for softmax, ``generator=`` for rrelu): relu, relu_, selu,
+# selu_, celu, celu_, rrelu, rrelu_, prelu, hardshrink, threshold, threshold_, softmax,
+# log_softmax (filled in by ``_top`` at the end of this file). ``sigmoid`` and ``tanh`` are
+# already public from ``elementwise``.
+TOP_LEVEL: dict = {}
+TOP_LEVEL_FUNCTIONS = TOP_LEVEL
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -153,7 +154,7 @@ def _top(name: str, method=False):
     """Register a function as the ``torch.<name>`` form (and optionally a Tensor method)."""
     def register(fn):
         fn.__name__ = fn.__qualname__ = name
-        TOP_LEVEL_FUNCTIONS[name] = fn
+        TOP_LEVEL[name] = fn
         if method:
             tensor_method(fn, name=name)
         return fn

@@ -269,7 +269,10 @@ class ConvTranspose(_ConvBase):
         cg, og = c_in // groups, w.shape[1]
         # columns (G, Og * prod(K), N * prod(I)) = w^T @ x, one GEMM per group
         wt = w.reshape(groups, cg, og * _prod(ksize)).transpose(0, 2, 1)
-        cols = np.matmul(wt, _channels_first(x, groups))
+        xc = _channels_first(x, groups)
+        # one input channel per group (depthwise): an outer product, which NumPy's matmul
+        # does many times slower than a broadcast multiply
+        cols = wt * xc if cg == 1 else np.matmul(wt, xc)
         cols = cols.reshape((groups * og,) + tuple(ksize) + (n,) + tuple(in_sp))
         # viewed as (C_out, N, *K, *I) for the scatter into a (C_out, N, *out) array
         cols = cols.transpose((0, nd + 1) + tuple(range(1, nd + 1))

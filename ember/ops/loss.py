@@ -267,6 +267,10 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
 # =======================================================================================
 # binary cross entropy
 
+# PyTorch's gradient denominator floor is the float32 constant 1e-12 (also in float64)
+_BCE_EPS = float(np.float32(1e-12))
+
+
 class _BinaryCrossEntropy(Op):
     """Elementwise ``-(t log(x) + (1 - t) log(1 - x))`` with both logs clamped at -100.
 
@@ -289,7 +293,7 @@ class _BinaryCrossEntropy(Op):
         need = self.needs_input_grad
         gx = gt = None
         if need[0]:
-            gx = grad * (x - t) / ((1 - x) * x).clamp_min(1e-12)
+            gx = grad * (x - t) / ((1 - x) * x).clamp_min(_BCE_EPS)
         if need[1]:
             gt = grad * ((-x).log1p() - x.log())
         return gx, gt
@@ -355,8 +359,8 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
     _no_grad_weight(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
     shape = input._data.shape
     if pos_weight is not None:
-        _broadcast_to_input(pos_weight, shape)
-        log_weight = (pos_weight - 1) * target + 1
+        log_weight = (pos_weight - 1) * target + 1       # (broadcast errors name pos_weight)
+        _broadcast_to_input(log_weight, shape)
         loss = (1 - target) * input - log_weight * logsigmoid(input)
     else:
         loss = (1 - target) * input - logsigmoid(input)
@@ -380,8 +384,6 @@ def _nll_checks(input: Tensor, target: Tensor, weight, fn="nll_loss"):
         raise ValueError(f"Expected input batch_size ({xs[0]}) to match target batch_size "
                          f"({ts[0] if ts else 0}).")
     t = target._data
-    if t.dtype != np.int64 and t.dtype != np.uint8:
-        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_tname(target)}")
     if nd <= 2:
         if len(ts) > 1:
             raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -398,6 +400,8 @@ def _nll_checks(input: Tensor, target: Tensor, weight, fn="nll_loss"):
             raise RuntimeError(f"size mismatch (got input: {list(xs)} , target: {list(ts)}")
     elif ts != (xs[0],) + xs[2:]:
         raise RuntimeError(f"Expected target size {[xs[0]] + list(xs[2:])}, got {list(ts)}")
+    if t.dtype != np.int64 and t.dtype != np.uint8:
+        raise RuntimeError(f"expected target dtype to be Long or Byte, but got {_tname(target)}")
     n_classes = xs[1] if nd >= 2 else xs[0]
     if weight is not None:
         _check_tensor(weight, fn, "weight", 3)
@@ -821,6 +825,9 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=No
     _check_tensor(input, "soft_margin_loss", "input", 1)
     _check_tensor(target, "soft_margin_loss", "target", 2)
     reduction = _resolve(size_average, reduce, reduction)
+    if target.requires_grad and STATE.enabled:
+        raise RuntimeError("The function 'soft_margin_loss' is not differentiable with respect "
+                           "to argument 'target'. This input cannot have requires_grad True.")
     loss = (-input * target).exp().log1p()
     if loss.dtype is not input.dtype and _is_float(input):
         loss = loss.to(input.dtype)                     # PyTorch's result has the input's dtype

@@ -236,7 +236,6 @@ class _Geom:
                        for offs in itertools.product(*[range(kk) for kk in k])]
         self.crop = (Ellipsis,) + tuple(slice(pp, pp + L) for pp, L in zip(p, insp))
         self.div = None
-        assert nd == len(insp)
 
     def pad(self, x, value):
         """``x`` inside a buffer of the padded shape filled with ``value``."""
@@ -246,14 +245,9 @@ class _Geom:
         buf[self.crop] = x
         return buf
 
-    def flat_offsets(self):
-        """Per kernel offset (row-major): its flat position relative to the window start in
-        the unpadded input plane, and the plane strides."""
-        strides = [int(np.prod(self.insp[i + 1:], dtype=np.int64)) for i in range(self.nd)]
-        table = np.zeros(len(self.slices), dtype=np.int64)
-        for n, offs in enumerate(itertools.product(*[range(kk) for kk in self.k])):
-            table[n] = sum(j * dd * st for j, dd, st in zip(offs, self.d, strides))
-        return table, strides
+    def plane_strides(self):
+        """Element strides of the pooled dimensions within one (unpadded) input plane."""
+        return [int(np.prod(self.insp[i + 1:], dtype=np.int64)) for i in range(self.nd)]
 
     def window_starts(self):
         """Per dimension: the first input position of each window (negative in padding)."""
@@ -309,11 +303,24 @@ def _max_with_indices(x, geo):
         if nan.any():                          # PyTorch keeps the last NaN of a window
             for j in range(K):
                 arg[np.isnan(views[j])] = j
-    table, strides = geo.flat_offsets()
+    strides = geo.plane_strides()
     starts = geo.window_starts()
     base = _outer_sum([st * w for st, w in zip(starts, strides)])
-    idx = table[arg]
-    idx += base
+    # flat index = window start + the offset's position; the offset index is split into
+    # per-dimension offsets with small-integer arithmetic (cheaper than a table gather)
+    idx = None
+    rem = arg
+    for i in reversed(range(geo.nd)):
+        kk = geo.k[i]
+        if kk == 1:
+            continue
+        q = rem // adt(kk)
+        off = rem - q * adt(kk)
+        rem = q
+        term = off * np.int64(geo.d[i] * strides[i])
+        idx = term + base if idx is None else np.add(idx, term, out=idx)
+    if idx is None:                           # a 1x1 kernel
+        idx = np.broadcast_to(base, cur.shape).copy()
     low_win = cur == low
     if low_win.any():
         # nothing exceeds the lowest value: PyTorch's index is the window's first position
@@ -351,7 +358,8 @@ def _scatter(g, pos, shape, unique):
 
 class _MaxScatter(Op):
     """The gradient of max pooling: zeros of the input's shape with ``grad`` added at the
-    argmax positions. Its backward gathers at the same positions."""
+    argmax positions. Its backward gathers at the same positions. ``names`` is the pair
+    (gather's node name, scatter's node name) shared by the two."""
 
     def forward(self, g, pos, shape, unique, names):
         self.pos, self.names = pos, names
@@ -376,7 +384,7 @@ class _MaxGather(Op):
 
     def backward(self, grad):
         return _MaxScatter.apply(grad, pos=self.pos, shape=self.in_shape,
-                                 unique=self.unique, names=self.names[::-1])
+                                 unique=self.unique, names=self.names)
 
     def name(self):
         return self.names[0]
@@ -387,11 +395,12 @@ class _MaxPool(Op):
 
     nondiff_outputs = (1,)
 
-    def forward(self, x, geo, name):
+    def forward(self, x, geo, name, returned):
         self.geo, self._name = geo, name
         self.in_shape = x.shape
         vals, idx = _max_with_indices(x, geo)
-        self.idx = idx
+        # indices handed to the caller may be modified in place: backward keeps its own
+        self.idx = idx.copy() if returned else idx
         return vals, idx
 
     def backward(self, grad, _):
@@ -542,7 +551,7 @@ def _max_pool_checked(x, nd, shape, k, s, p, d, ceil_mode, return_indices, fn,
     if not need_idx:
         return _MaxPoolValues.apply(x, geo=geo)
     name = f"MaxPool{len(k) if spatial_from is None else 2}DWithIndicesBackward0"
-    vals, idx = _MaxPool.apply(x, geo=geo, name=name)
+    vals, idx = _MaxPool.apply(x, geo=geo, name=name, returned=return_indices)
     return (vals, idx) if return_indices else vals
 
 
@@ -626,7 +635,8 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         raise NotImplementedError(f'"max_pool1d_impl" not implemented for \'{_tname(x)}\'')
     geo = _Geom((x.shape[-1],), (k,), (s,), (p,), (d,), (o,))
     if input._requires_grad and STATE.enabled:
-        return _MaxPool.apply(input, geo=geo, name="MaxPool2DWithIndicesBackward0")[0]
+        return _MaxPool.apply(input, geo=geo, name="MaxPool2DWithIndicesBackward0",
+                              returned=False)[0]
     return _MaxPoolValues.apply(input, geo=geo)
 
 
@@ -782,7 +792,7 @@ class _MaxUnpool(Op):
     def backward(self, grad):
         # repeated indices: every input still reads its position (as PyTorch's gather)
         return _MaxGather.apply(grad, pos=self.pos, unique=False,
-                                names=("MaxUnpoolGather", self._name))
+                                names=(self._name[:-1] + "Backward0", self._name))
 
     def name(self):
         return self._name
@@ -897,6 +907,7 @@ def _adaptive_avg_np(x, insp, outsp, adjoint=False):
     """Adaptive average pooling (or its adjoint) as one linear map per pooled dimension."""
     nd = len(insp)
     lead = x.ndim - nd
+    x0 = x
     for a in range(nd):
         axis = lead + a
         L, o = insp[a], outsp[a]
@@ -913,7 +924,7 @@ def _adaptive_avg_np(x, insp, outsp, adjoint=False):
             A = _avg_matrix(L, o, x.dtype)
             m = A if adjoint else A.T                 # (in, out) to apply on the last axis
             x = np.moveaxis(np.matmul(np.moveaxis(x, axis, -1), m), -1, axis)
-    return np.ascontiguousarray(x)
+    return np.array(x, order="C", copy=True) if x is x0 else np.ascontiguousarray(x)
 
 
 class _AdaptiveAvgPool(Op):
@@ -969,7 +980,7 @@ class _AdaptiveMaxPool(Op):
 
     nondiff_outputs = (1,)
 
-    def forward(self, x, insp, outsp, name):
+    def forward(self, x, insp, outsp, name, returned):
         self.insp, self._name = insp, name
         self.in_shape = x.shape
         if all(o > 0 and L % o == 0 for L, o in zip(insp, outsp)):
@@ -981,7 +992,7 @@ class _AdaptiveMaxPool(Op):
         else:
             vals, idx = _adaptive_max_np(x, insp, outsp)
             self.unique = False
-        self.idx = idx
+        self.idx = idx.copy() if returned else idx
         return vals, idx
 
     def backward(self, grad, _):
@@ -1011,8 +1022,6 @@ def _adaptive_sizes(output_size, nd, fn, kind):
         vals = (int(output_size),) * nd
     else:
         vals = tuple(output_size)
-        if len(vals) == 1 and kind == "avg":
-            vals = vals * nd if nd == 1 else vals
         if len(vals) != nd:
             if kind == "avg":
                 raise RuntimeError(f"{fn}: output_size must be {nd}")
@@ -1112,7 +1121,8 @@ def _adaptive_max(input, nd, output_size, fn, return_indices, report_shape=None,
     real_out = outsp if spatial_from is None else outsp[spatial_from:]
     insp = tuple(x.shape[x.ndim - real_nd:])
     vals, idx = _AdaptiveMaxPool.apply(input, insp=insp, outsp=tuple(real_out),
-                                       name=f"AdaptiveMaxPool{name_nd or nd}DBackward0")
+                                       name=f"AdaptiveMaxPool{name_nd or nd}DBackward0",
+                                       returned=return_indices)
     return (vals, idx) if return_indices else vals
 
 

@@ -235,80 +235,157 @@ def gru_cell(gi, h, w_hh, b_hh):
 # ---------------------------------------------------------------------------------------
 # Whole-layer primitive: forward loops over time in NumPy, backward is BPTT in NumPy
 
-def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, steps, keep):
+class _Plan:
+    """The time-step bookkeeping of one direction over a packed sequence.
+
+    ``steps``: in processing order, ``(row offset, rows, pieces)`` where ``pieces`` says
+    where the previous state of those rows lives: ``(dst0, dst1, src, src0)`` maps rows
+    ``dst0:dst1`` of this step to rows ``src0:...`` of the initial state (``src == 0``) or
+    of the layer's own per-row outputs (``src == 1``: the previous step's rows). No state
+    is copied: a step reads the previous step's output rows in place. ``segments``: the
+    same pieces for all steps, merged into as few contiguous blocks as possible (one or
+    two for a padded batch), for the vectorized work in backward. ``final``: the row of
+    each sequence's last step (its final state).
+    """
+
+    def __init__(self, batch_sizes, reverse):
+        offs, acc = [], 0
+        for n in batch_sizes:
+            offs.append(acc)
+            acc += n
+        order = range(len(batch_sizes) - 1, -1, -1) if reverse else range(len(batch_sizes))
+        self.steps, pieces, prev = [], [], None
+        for t in order:
+            s, n = offs[t], batch_sizes[t]
+            if n == 0:
+                continue
+            if prev is None:
+                ps = [(s, s + n, 0, 0)]
+            else:
+                k = min(n, batch_sizes[prev])
+                ps = [(s, s + k, 1, offs[prev])]
+                if n > k:                       # (reverse direction: sequences starting)
+                    ps.append((s + k, s + n, 0, k))
+            self.steps.append((s, n, ps))
+            pieces += ps
+            prev = t
+        merged = []
+        for d0, d1, src, s0 in sorted(pieces):
+            if merged:
+                m0, m1, msrc, ms0 = merged[-1]
+                if msrc == src and m1 == d0 and ms0 + (m1 - m0) == s0:
+                    merged[-1] = (m0, d1, src, ms0)
+                    continue
+            merged.append((d0, d1, src, s0))
+        self.segments = merged
+        batch = batch_sizes[0] if len(batch_sizes) else 0
+        if reverse:
+            self.final = np.arange(batch)
+        else:
+            bs = np.asarray(batch_sizes, dtype=np.int64)
+            lengths = (bs[None, :] > np.arange(batch)[:, None]).sum(1)
+            self.final = np.asarray(offs, dtype=np.int64)[lengths - 1] + np.arange(batch) \
+                if batch else np.zeros(0, dtype=np.int64)
+
+
+def _prev(pieces, outs, init):
+    """The previous state of one step's rows: a view of ``outs`` (or ``init``), or, when a
+    step's rows come from both, their concatenation."""
+    if len(pieces) == 1:
+        d0, d1, src, s0 = pieces[0]
+        return (outs if src else init)[s0:s0 + d1 - d0]
+    return np.concatenate([(outs if src else init)[s0:s0 + d1 - d0]
+                           for d0, d1, src, s0 in pieces])
+
+
+def _prev_gemm(plan, dg, outs, init):
+    """``sum_t dg_t^T @ prev_t``: the gradient of a hidden-to-hidden weight, one GEMM per
+    contiguous block of previous states."""
+    acc = None
+    for d0, d1, src, s0 in plan.segments:
+        part = np.matmul(dg[d0:d1].T, (outs if src else init)[s0:s0 + d1 - d0])
+        if acc is None:
+            acc = part
+        else:
+            acc += part
+    if acc is None:
+        acc = np.zeros((dg.shape[1], outs.shape[1]), dg.dtype)
+    return acc
+
+
+def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, plan, keep):
     hid = c0.shape[1]
     dt = x.dtype
-    n_rows = x.shape[0]
+    n_rows, batch = x.shape[0], h0.shape[0]
     scale, shift = _gate_vectors(dt, hid, (True, True, False, True))
-    xw = np.matmul(x, w_ih.T * scale)                       # one GEMM for all time steps
+    # the input part of every step's gates, one GEMM; the buffer then becomes the gates'
+    # pre-activations and, in place, their activations
+    acts = np.matmul(x, w_ih.T * scale)
     if b_ih is not None:
-        xw += (b_ih + b_hh) * scale
+        acts += (b_ih + b_hh) * scale
     whh = w_hh.T * scale                                    # (P, 4H), sigmoid rows halved
-    acts = np.empty((n_rows, 4 * hid), dt)
     cs = np.empty((n_rows, hid), dt)
-    tcs = np.empty((n_rows, hid), dt)
     out = np.empty((n_rows, h0.shape[1]), dt)
-    h, c = h0.copy(), c0.copy()
-    hprev = np.empty_like(out) if keep else None
-    cprev = np.empty_like(cs) if keep else None
-    hraw = np.empty_like(cs) if w_hr is not None else None
+    tcs = np.empty((n_rows, hid), dt) if keep else None
+    hraw = np.empty((n_rows, hid), dt) if w_hr is not None else None
     whr = w_hr.T if w_hr is not None else None
-    tmp = np.empty_like(c)
-    i_, f_, g_, o_ = slice(0, hid), slice(hid, 2 * hid), slice(2 * hid, 3 * hid), \
-        slice(3 * hid, 4 * hid)
-    for s, n in steps:
+    tmp4 = np.empty((batch, 4 * hid), dt)
+    tmp = np.empty((batch, hid), dt)
+    tmp_c = np.empty((batch, hid), dt)
+    i_, f_, g_, o_ = (slice(k * hid, (k + 1) * hid) for k in range(4))
+    for s, n, pieces in plan.steps:
         e = s + n
-        hp = h[:n]
+        hp = _prev(pieces, out, h0)
+        cp = _prev(pieces, cs, c0)
         a = acts[s:e]
-        np.matmul(hp, whh, out=a)
-        a += xw[s:e]
+        t4 = tmp4[:n]
+        np.matmul(hp, whh, out=t4)
+        a += t4
         np.tanh(a, out=a)
         a *= scale
         a += shift
-        cp = c[:n]
-        if keep:
-            hprev[s:e] = hp
-            cprev[s:e] = cp
         cn = cs[s:e]
         np.multiply(a[:, f_], cp, out=cn)
         t = tmp[:n]
         np.multiply(a[:, i_], a[:, g_], out=t)
         cn += t
-        cp[...] = cn
-        tc = tcs[s:e]
+        tc = tcs[s:e] if keep else tmp_c[:n]
         np.tanh(cn, out=tc)
-        o = out[s:e]
         if whr is None:
-            np.multiply(a[:, o_], tc, out=o)
+            np.multiply(a[:, o_], tc, out=out[s:e])
         else:
             r = hraw[s:e]
             np.multiply(a[:, o_], tc, out=r)
-            np.matmul(r, whr, out=o)
-        hp[...] = o
-    cache = (acts, cs, tcs, cprev, hprev, hraw) if keep else None
-    return (out, h, c), cache
+            np.matmul(r, whr, out=out[s:e])
+    cache = (acts, cs, tcs, hraw) if keep else None
+    return (out, out[plan.final], cs[plan.final]), cache
 
 
-def _lstm_backward(cache, x, w_ih, w_hh, w_hr, g_out, g_h, g_c, steps, needs):
-    acts, cs, tcs, cprev, hprev, hraw = cache
-    n_rows, hid = cs.shape
-    i, f, g, o = (acts[:, k * hid:(k + 1) * hid] for k in range(4))
-    # Everything that does not depend on the incoming gradients, for all steps at once:
+def _lstm_backward(cache, plan, x, h0, c0, w_ih, w_hh, w_hr, out, g_out, g_h, g_c, needs):
+    acts, cs, tcs, hraw = cache
+    hid = cs.shape[1]
+    i_, f_, g_, o_ = (slice(k * hid, (k + 1) * hid) for k in range(4))
+    # Everything that does not depend on the incoming gradients, for all steps at once, in
+    # the buffer that then becomes the gates' gradient, step by step:
     # d gates = [dc * g i(1-i), dc * c_prev f(1-f), dc * i (1-g^2), dh * tanh(c) o(1-o)]
-    m = acts * (1 - acts)
-    m[:, 2 * hid:3 * hid] = 1 - g * g
-    m[:, :hid] *= g
-    m[:, hid:2 * hid] *= cprev
-    m[:, 2 * hid:3 * hid] *= i
-    m[:, 3 * hid:] *= tcs
-    q = o * (1 - tcs * tcs)                                 # d c / d h through h = o tanh(c)
-    dg = np.empty_like(acts)
+    dg = np.subtract(1, acts)
+    dg *= acts
+    np.multiply(acts[:, g_], acts[:, g_], out=dg[:, g_])
+    np.subtract(1, dg[:, g_], out=dg[:, g_])
+    dg[:, i_] *= acts[:, g_]
+    for d0, d1, src, s0 in plan.segments:
+        dg[d0:d1, f_] *= (cs if src else c0)[s0:s0 + d1 - d0]
+    dg[:, g_] *= acts[:, i_]
+    dg[:, o_] *= tcs
+    q = np.multiply(tcs, tcs)                               # d c / d h: o (1 - tanh(c)^2)
+    np.subtract(1, q, out=q)
+    q *= acts[:, o_]
     dh = g_h.copy()
     dc = g_c.copy()
     dhp = np.empty_like(g_out) if w_hr is not None else None
     tmp = np.empty_like(dc)
     tmp2 = np.empty_like(dc) if w_hr is not None else None
-    for s, n in reversed(steps):
+    for s, n, _ in reversed(plan.steps):
         e = s + n
         dht = dh[:n]
         dht += g_out[s:e]
@@ -323,83 +400,83 @@ def _lstm_backward(cache, x, w_ih, w_hh, w_hr, g_out, g_h, g_c, steps, needs):
         np.multiply(dhr, q[s:e], out=t)
         dct += t
         gd = dg[s:e]
-        np.multiply(m[s:e].reshape(n, 4, hid)[:, :3], dct[:, None, :],
-                    out=gd.reshape(n, 4, hid)[:, :3])
-        np.multiply(m[s:e, 3 * hid:], dhr, out=gd[:, 3 * hid:])
-        dct *= f[s:e]
+        gd.reshape(n, 4, hid)[:, :3] *= dct[:, None, :]
+        gd[:, o_] *= dhr
+        dct *= acts[s:e, f_]
         np.matmul(gd, w_hh, out=dht)
-    g_x = np.matmul(dg, w_ih) if needs["x"] else None
-    g_wih = np.matmul(dg.T, x) if needs["w_ih"] else None
-    g_whh = np.matmul(dg.T, hprev) if needs["w_hh"] else None
-    g_b = dg.sum(0)
-    g_whr = np.matmul(dhp.T, hraw) if w_hr is not None and needs["w_hr"] else None
-    return dict(x=g_x, h0=dh, c0=dc, w_ih=g_wih, w_hh=g_whh, b_ih=g_b, b_hh=g_b.copy(),
-                w_hr=g_whr)
+    return dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh, c0=dc,
+                w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None,
+                w_hh=_prev_gemm(plan, dg, out, h0) if needs["w_hh"] else None,
+                b_ih=dg.sum(0), w_hr=np.matmul(dhp.T, hraw) if dhp is not None else None)
 
 
-def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, steps, keep):
+def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, plan, keep):
     hid = h0.shape[1]
     dt = x.dtype
-    n_rows = x.shape[0]
-    scale, shift = _gate_vectors(dt, hid, (True, True, False))
-    xw = np.matmul(x, w_ih.T * scale)
+    n_rows, batch = x.shape[0], h0.shape[0]
+    scale, _ = _gate_vectors(dt, hid, (True, True, False))
+    # input part of every step's gates (one GEMM); becomes [r, z, n] in place
+    acts = np.matmul(x, w_ih.T * scale)
+    b_hn = None
     if b_ih is not None:
         b = b_ih.copy()
-        b[:2 * hid] += b_hh[:2 * hid]                        # b_hn stays inside r * (...)
-        xw += b * scale
+        b[:2 * hid] += b_hh[:2 * hid]                       # b_hn stays inside r * (...)
+        acts += b * scale
         b_hn = b_hh[2 * hid:]
     whh = w_hh.T * scale
-    rz = np.empty((n_rows, 2 * hid), dt)
-    nn = np.empty((n_rows, hid), dt)
     hns = np.empty((n_rows, hid), dt)
     out = np.empty((n_rows, hid), dt)
-    hprev = np.empty_like(out) if keep else None
-    h = h0.copy()
-    hw = np.empty((h.shape[0], 3 * hid), dt)
-    tmp = np.empty_like(h)
-    for s, n in steps:
+    hw = np.empty((batch, 3 * hid), dt)
+    tmp = np.empty((batch, hid), dt)
+    for s, n, pieces in plan.steps:
         e = s + n
-        hp = h[:n]
-        if keep:
-            hprev[s:e] = hp
+        hp = _prev(pieces, out, h0)
         w = hw[:n]
         np.matmul(hp, whh, out=w)
         hn = hns[s:e]
-        if b_ih is not None:
+        if b_hn is not None:
             np.add(w[:, 2 * hid:], b_hn, out=hn)
         else:
             hn[...] = w[:, 2 * hid:]
-        g = rz[s:e]
-        np.add(xw[s:e, :2 * hid], w[:, :2 * hid], out=g)
-        np.tanh(g, out=g)
-        g *= 0.5
-        g += 0.5
-        nt = nn[s:e]
-        np.multiply(g[:, :hid], hn, out=nt)
-        nt += xw[s:e, 2 * hid:]
-        np.tanh(nt, out=nt)
+        a = acts[s:e]
+        rz = a[:, :2 * hid]
+        rz += w[:, :2 * hid]
+        np.tanh(rz, out=rz)
+        rz *= 0.5
+        rz += 0.5
+        nt = a[:, 2 * hid:]
         t = tmp[:n]
-        np.subtract(hp, nt, out=t)
-        t *= g[:, hid:]
+        np.multiply(rz[:, :hid], hn, out=t)
+        nt += t
+        np.tanh(nt, out=nt)
         o = out[s:e]
-        np.add(nt, t, out=o)
-        hp[...] = o
-    cache = (rz, nn, hns, hprev) if keep else None
-    return (out, h), cache
+        np.subtract(hp, nt, out=o)
+        o *= rz[:, hid:]
+        o += nt
+    return (out, out[plan.final]), ((acts, hns) if keep else None)
 
 
-def _gru_backward(cache, x, w_ih, w_hh, g_out, g_h, steps, needs):
-    rz, nn, hns, hprev = cache
-    n_rows, hid = nn.shape
-    r, z = rz[:, :hid], rz[:, hid:]
-    p_n = (1 - z) * (1 - nn * nn)                       # d n_pre / d h'
-    p_z = (hprev - nn) * z * (1 - z)                    # d z_pre / d h'
-    p_r = hns * r * (1 - r)                             # d r_pre / d n_pre
-    dg = np.empty((n_rows, 3 * hid), x.dtype)           # hidden side: [dr, dz, d(hw_n)]
-    dxn = np.empty((n_rows, hid), x.dtype)              # input side n part: d n_pre
+def _gru_backward(cache, plan, x, h0, w_ih, w_hh, out, g_out, g_h, needs):
+    acts, hns = cache
+    n_rows, hid = hns.shape
+    r, z, nn = acts[:, :hid], acts[:, hid:2 * hid], acts[:, 2 * hid:]
+    one_z = np.subtract(1, z)
+    p_n = np.multiply(nn, nn)                               # d n_pre / d h' = (1-z)(1-n^2)
+    np.subtract(1, p_n, out=p_n)
+    p_n *= one_z
+    p_z = np.empty_like(p_n)                                # d z_pre / d h' = (h-n) z(1-z)
+    for d0, d1, src, s0 in plan.segments:
+        np.subtract((out if src else h0)[s0:s0 + d1 - d0], nn[d0:d1], out=p_z[d0:d1])
+    p_z *= z
+    p_z *= one_z
+    p_r = np.subtract(1, r)                                 # d r_pre / d n_pre = hn r(1-r)
+    p_r *= r
+    p_r *= hns
+    dg = np.empty((n_rows, 3 * hid), x.dtype)               # hidden side: [dr, dz, d(hw_n)]
+    dxn = one_z                                             # (reused) input side: d n_pre
     dh = g_h.copy()
     tmp = np.empty_like(dh)
-    for s, n in reversed(steps):
+    for s, n, _ in reversed(plan.steps):
         e = s + n
         dht = dh[:n]
         dht += g_out[s:e]
@@ -413,55 +490,52 @@ def _gru_backward(cache, x, w_ih, w_hh, g_out, g_h, steps, needs):
         t = tmp[:n]
         np.matmul(gd, w_hh, out=t)
         dht += t
-    g_whh = np.matmul(dg.T, hprev) if needs["w_hh"] else None
+    g_whh = _prev_gemm(plan, dg, out, h0) if needs["w_hh"] else None
     g_bhh = dg.sum(0)
-    dg[:, 2 * hid:] = dxn                               # now the input side: [dr, dz, dn]
-    g_x = np.matmul(dg, w_ih) if needs["x"] else None
-    g_wih = np.matmul(dg.T, x) if needs["w_ih"] else None
-    return dict(x=g_x, h0=dh, w_ih=g_wih, w_hh=g_whh, b_ih=dg.sum(0), b_hh=g_bhh)
+    dg[:, 2 * hid:] = dxn                                   # now the input side: [dr, dz, dn]
+    return dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh,
+                w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None, w_hh=g_whh,
+                b_ih=dg.sum(0), b_hh=g_bhh)
 
 
-def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu, steps, keep):
-    xw = np.matmul(x, w_ih.T)
+def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu, plan):
+    out = np.matmul(x, w_ih.T)                              # input part, then in place h
     if b_ih is not None:
-        xw += b_ih + b_hh
+        out += b_ih + b_hh
     whh = w_hh.T
-    out = np.empty((x.shape[0], h0.shape[1]), x.dtype)
-    hprev = np.empty_like(out) if keep else None
-    h = h0.copy()
-    for s, n in steps:
+    tmp = np.empty_like(h0)
+    for s, n, pieces in plan.steps:
         e = s + n
-        hp = h[:n]
-        if keep:
-            hprev[s:e] = hp
+        hp = _prev(pieces, out, h0)
+        t = tmp[:n]
+        np.matmul(hp, whh, out=t)
         o = out[s:e]
-        np.matmul(hp, whh, out=o)
-        o += xw[s:e]
+        o += t
         if relu:
             np.maximum(o, 0, out=o)
         else:
             np.tanh(o, out=o)
-        hp[...] = o
-    return (out, h), ((hprev,) if keep else None)
+    return (out, out[plan.final]), ()
 
 
-def _rnn_backward(cache, out, x, w_ih, w_hh, relu, g_out, g_h, steps, needs):
-    (hprev,) = cache
-    deriv = (out > 0).astype(out.dtype) if relu else 1 - out * out
-    dg = np.empty_like(out)
+def _rnn_backward(plan, x, h0, w_ih, w_hh, out, relu, g_out, g_h, needs):
+    if relu:
+        dg = (out > 0).astype(out.dtype)
+    else:
+        dg = np.multiply(out, out)
+        np.subtract(1, dg, out=dg)
     dh = g_h.copy()
-    for s, n in reversed(steps):
+    for s, n, _ in reversed(plan.steps):
         e = s + n
         dht = dh[:n]
         dht += g_out[s:e]
         gd = dg[s:e]
-        np.multiply(dht, deriv[s:e], out=gd)
+        gd *= dht
         np.matmul(gd, w_hh, out=dht)
-    g_b = dg.sum(0)
     return dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh,
                 w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None,
-                w_hh=np.matmul(dg.T, hprev) if needs["w_hh"] else None,
-                b_ih=g_b, b_hh=g_b.copy())
+                w_hh=_prev_gemm(plan, dg, out, h0) if needs["w_hh"] else None,
+                b_ih=dg.sum(0))
 
 
 def _input_names(mode, has_bias, has_proj):
@@ -480,7 +554,9 @@ class RNNLayerOp(Op):
     Outputs: ``out (N, P)``, ``h_n (B, P)``, ``[c_n (B, H)]``."""
 
     # save_inputs is set per arity by _layer_op_class (every input is saved: the fast
-    # backward reads x and the weights, the create_graph backward recomputes from all)
+    # backward reads x, the states and the weights, the create_graph backward recomputes
+    # from all); the output sequence is saved too (previous states are read from it).
+    save_outputs = (0,)
 
     def forward(self, *arrays, mode, batch_sizes, reverse, has_bias, has_proj, keep):
         self.mode = mode
@@ -488,20 +564,18 @@ class RNNLayerOp(Op):
         a = dict(zip(self.names, arrays))
         self.batch_sizes = batch_sizes
         self.reverse = reverse
-        self.steps = steps = _steps(batch_sizes, reverse)
+        self.plan = plan = _Plan(batch_sizes, reverse)
         b_ih, b_hh, w_hr = a.get("b_ih"), a.get("b_hh"), a.get("w_hr")
         if mode == _LSTM:
             outs, cache = _lstm_forward(a["x"], a["h0"], a["c0"], a["w_ih"], a["w_hh"], b_ih,
-                                        b_hh, w_hr, steps, keep)
+                                        b_hh, w_hr, plan, keep)
         elif mode == _GRU:
             outs, cache = _gru_forward(a["x"], a["h0"], a["w_ih"], a["w_hh"], b_ih, b_hh,
-                                       steps, keep)
+                                       plan, keep)
         else:
             outs, cache = _rnn_forward(a["x"], a["h0"], a["w_ih"], a["w_hh"], b_ih, b_hh,
-                                       mode == _RNN_RELU, steps, keep)
-            if keep:
-                cache = cache + (outs[0],)
-        self._cache = cache
+                                       mode == _RNN_RELU, plan)
+        self._cache = cache if keep else None
         return outs
 
     def _release(self):
@@ -510,24 +584,29 @@ class RNNLayerOp(Op):
 
     def backward(self, *grads):
         saved = self.saved_tensors                      # (also checks in-place changes)
+        n_in = len(self.names)
         if STATE.enabled:                               # create_graph: stay differentiable
-            return self._graph_backward(saved, grads)
+            return self._graph_backward(saved[:n_in], grads)
         if self._cache is None:
             raise RuntimeError("RNNLayerOp: the forward ran without keeping what backward "
                                "needs (it ran with no input requiring grad)")
         a = {k: t._data for k, t in zip(self.names, saved)}
+        out = saved[n_in]._data
         needs = dict(zip(self.names, self.needs_input_grad))
+        needs.setdefault("w_hr", False)
         g = [t._data for t in grads]
-        steps = self.steps
+        plan = self.plan
         if self.mode == _LSTM:
-            res = _lstm_backward(self._cache, a["x"], a["w_ih"], a["w_hh"], a.get("w_hr"),
-                                 g[0], g[1], g[2], steps, needs)
+            res = _lstm_backward(self._cache, plan, a["x"], a["h0"], a["c0"], a["w_ih"],
+                                 a["w_hh"], a.get("w_hr"), out, g[0], g[1], g[2], needs)
         elif self.mode == _GRU:
-            res = _gru_backward(self._cache, a["x"], a["w_ih"], a["w_hh"], g[0], g[1], steps,
-                                needs)
+            res = _gru_backward(self._cache, plan, a["x"], a["h0"], a["w_ih"], a["w_hh"], out,
+                                g[0], g[1], needs)
         else:
-            res = _rnn_backward(self._cache[:1], self._cache[1], a["x"], a["w_ih"],
-                                a["w_hh"], self.mode == _RNN_RELU, g[0], g[1], steps, needs)
+            res = _rnn_backward(plan, a["x"], a["h0"], a["w_ih"], a["w_hh"], out,
+                                self.mode == _RNN_RELU, g[0], g[1], needs)
+        if "b_hh" not in res and needs.get("b_hh"):
+            res["b_hh"] = res["b_ih"].copy()                # the same sum for both biases
         return tuple(_wrap(res[k]) if needs[k] and res.get(k) is not None else None
                      for k in self.names)
 

@@ -72,7 +72,8 @@ def test_dropout_gradient_is_mask_times_scale_and_double_backward():
 
 @pytest.mark.parametrize("fn", [
     lambda x: F.dropout(x, 0.4), lambda x: F.alpha_dropout(x, 0.4, True),
-    lambda x: F.feature_alpha_dropout(x, 0.4, True), lambda x: F.dropout2d(x, 0.4)])
+    lambda x: F.feature_alpha_dropout(x, 0.4, True),
+    lambda x: F.dropout2d(x.unsqueeze(-1), 0.4)])
 def test_gradcheck_with_a_fixed_mask(fn):
     def seeded(x):
         ember.manual_seed(5)                   # the same mask on every evaluation
@@ -128,8 +129,11 @@ def test_identity_cases_match_torch(name):
     assert y.requires_grad and y.shape == x.shape
     y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), 0)
-    e = ember.zeros(0, 3, 4)
-    assert f(e, 0.5, training=True) is e
+    shape = (0, 3, 4) if name == "dropout1d" else (0, 3, 4, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = f(ember.zeros(*shape), 0.5, training=True)
+    assert tuple(r.shape) == shape
 
 
 @requires_torch
