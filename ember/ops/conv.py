@@ -3,8 +3,9 @@
 Three primitives carry every convolution, for any number of spatial dimensions:
 
 * ``Convolution(x, w[, b])``: ``y[n, o, p] = sum_{c, k} w[o, c, k] * x_pad[n, c, p*s + k*d]``,
-  computed as im2col (a strided view of the padded input copied once into columns) followed
-  by one batched GEMM; groups become a batch dimension of that GEMM.
+  computed as im2col (the padded input's patches copied into a (G, C/G * prod(K), N * P)
+  array) followed by one GEMM per group: groups are the batch dimension of ``np.matmul``,
+  and the batch joins the GEMM's columns, so each BLAS call is large.
 * ``ConvTranspose(x, w[, b])``: the adjoint of ``Convolution`` with respect to its input: one
   GEMM producing columns, then col2im, a scatter-add of the columns into the output done as
   one vectorised strided add per kernel offset (``prod(kernel_size)`` NumPy calls, each over
@@ -23,7 +24,7 @@ with an even kernel can pad more on the right, as PyTorch does, and so that a tr
 convolution's ``output_padding`` is simply a smaller (possibly negative) ``hi``.
 
 ``Im2Col`` and ``Col2Im`` (``unfold`` and ``fold``) are the adjoint pair of the column
-transforms alone. ``ReplicationLikePad`` implements the non-zero ``padding_mode``s of the
+transforms alone. ``ModePad`` implements the non-zero ``padding_mode``s of the
 convolution layers (reflect, replicate, circular) with its adjoint as backward.
 """
 from __future__ import annotations
@@ -50,6 +51,11 @@ _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half",
             "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
             "bool": "bool", "complex64": "c10::complex<float>",
             "complex128": "c10::complex<double>"}
+
+
+# Columns up to this size are kept from a convolution's forward for its weight gradient;
+# larger ones are rebuilt in backward rather than held in memory for the graph's lifetime.
+_KEEP_COLS_BYTES = 1 << 28
 
 
 def _prod(values) -> int:
@@ -221,7 +227,7 @@ class Convolution(_ConvBase):
         n, c_out, ksize = x.shape[0], w.shape[0], w.shape[2:]
         out_sp = _conv_out_size(x.shape[2:], pads, ksize, stride, dilation)
         cols = _im2col(x, pads, ksize, stride, dilation, groups, out_sp)
-        if keep_cols:
+        if keep_cols and cols.nbytes <= _KEEP_COLS_BYTES:
             # the weight gradient needs these same columns: keeping them (as PyTorch's
             # im2col convolution kept its "finput") saves building them again in backward
             self._cols = cols
@@ -483,7 +489,8 @@ def _check_weight_dtype(input, weight):
                                   f"implemented for 'Bool'")
 
 
-def _common_checks(nd_w, stride, padding, dilation, groups, weight, output_padding=None):
+def _common_checks(nd_w, stride, padding, dilation, groups, weight, output_padding=None,
+                   transposed=False):
     _check_len(stride, nd_w, "stride")
     if not isinstance(padding, str):
         _check_len(padding, nd_w, "padding")
@@ -497,16 +504,23 @@ def _common_checks(nd_w, stride, padding, dilation, groups, weight, output_paddi
     if output_padding is not None and any(p < 0 for p in output_padding):
         raise RuntimeError("negative output_padding is not supported")
     if any(d <= 0 for d in dilation):
+        if transposed:
+            # PyTorch's transposed kernels name each dimension; 1-d runs as 2-d (height 1)
+            vals = list(dilation) if len(dilation) > 1 else [1] + list(dilation)
+            names = ("depth", "height", "width")[3 - len(vals):]
+            raise RuntimeError("dilation should be greater than zero, but got " + ", ".join(
+                f"dilation_{n}: {v}" for n, v in zip(names, vals)))
         raise RuntimeError(f"dilation should be greater than zero, but got {list(dilation)}")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     ks = weight._data.shape[2:]
-    if any(k <= 0 for k in ks) and len(ks) == 2:
-        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
-                           f"{ks[0]} kernel_width: {ks[1]}")
     if any(k <= 0 for k in ks):
-        raise RuntimeError(f"kernel size should be greater than zero, but got "
-                           f"kernel_size={list(ks)}")
+        if len(ks) == 3:
+            raise RuntimeError(f"kernel size should be greater than zero, but got: "
+                               f"{_sizes(ks)} (TxHxW)")
+        kh, kw = (1,) + tuple(ks) if len(ks) == 1 else ks[-2:]     # 1-d runs as 2-d
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{kh} kernel_width: {kw}")
     if weight._data.shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size [{_shape(weight)}] instead")
@@ -579,7 +593,8 @@ def _conv_transpose(nd, fname, input, weight, bias, stride, padding, output_padd
     dilation = _int_tuple(dilation, nd, "dilation", fname)
     x, unbatched = _batchify(input, nd, fname)
     nd_w = weight._data.ndim - 2
-    _common_checks(nd_w, stride, padding, dilation, groups, weight, output_padding)
+    _common_checks(nd_w, stride, padding, dilation, groups, weight, output_padding,
+                   transposed=True)
     _check_dtypes(input, weight, bias)
     ws = weight._data.shape
     ksize = ws[2:]

@@ -412,131 +412,197 @@ def _nll_checks(input: Tensor, target: Tensor, weight, fn="nll_loss"):
     return t
 
 
-def _nll_setup(op, x: np.ndarray, t: np.ndarray, w, ignore_index, reduction):
-    """Shared forward bookkeeping of NLL and cross entropy. Stores on ``op``: the class axis,
-    the safe (in-range) target indices, and ``coef``: the weight of each element in the
-    reduced loss (0 where ignored, divided by the total weight for 'mean'). Returns
-    (coef, total_weight)."""
-    axis = 1 if x.ndim >= 2 else 0
-    n_classes = x.shape[axis]
-    t = t.astype(np.int64, copy=False)
-    valid = t != ignore_index
-    bad = valid & ((t < 0) | (t >= n_classes))
-    if bad.any():
-        raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
-    safe = np.where(valid, t, 0)
-    if w is None:
-        wt = valid.astype(x.dtype)
-    else:
-        wt = np.where(valid, w.astype(x.dtype, copy=False)[safe], 0).astype(x.dtype)
-    op.axis, op.safe, op.reduction = axis, np.expand_dims(safe, axis), reduction
-    if reduction == "mean":
-        total = wt.sum(dtype=x.dtype)
-        tok = _quiet()
-        try:
-            coef = wt / total if total != 0 else wt
-        finally:
-            _loud(tok)
-        return coef, total
-    return wt, None
-
-
-def _nll_reduce(picked: np.ndarray, coef, total, reduction, dtype):
-    """``-sum(coef * picked)`` (or elementwise for 'none'); with 'mean' and no selected
-    weight (everything ignored) the result is NaN, as PyTorch's 0/0."""
-    tok = _quiet()
-    try:
-        if reduction == "none":
-            return np.where(coef != 0, -(picked * coef), 0).astype(dtype, copy=False)
-        s = -np.sum(np.where(coef != 0, picked * coef, 0), dtype=dtype)
-        if reduction == "mean" and total == 0:
-            s = np.asarray(np.nan, dtype=dtype)
-        return np.asarray(s, dtype=dtype)
-    finally:
-        _loud(tok)
-
-
-def _scale_grad(grad: Tensor, op) -> Tensor:
-    """The incoming gradient, shaped to multiply an (N, C, ...) array: the per-element
-    gradient of 'none' gets the class axis back; a scalar stays a scalar."""
-    if op.reduction == "none":
-        return grad.unsqueeze(op.axis) if grad._data.ndim else grad
-    return grad
-
-
 def _opmath(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32) if x.dtype == np.float16 else x
 
 
-class _NLLLoss(Op):
-    """``-weight[t] * input[n, t, ...]``, reduced. Backward: ``-coef`` at the target entries
-    (a constant one-hot array times the incoming gradient, so double backward works)."""
+class _ClassIndexLoss(Op):
+    """Shared bookkeeping of :class:`_NLLLoss` and :class:`_CrossEntropy`.
 
-    def forward(self, x, target, weight, ignore_index, reduction):
-        coef, total = _nll_setup(self, x, target, weight, ignore_index, reduction)
-        self.coef = coef
-        picked = np.take_along_axis(x, self.safe, self.axis).squeeze(self.axis)
-        return _nll_reduce(picked, coef, total, reduction, x.dtype)
+    ``_setup`` validates the targets and stores on the op: the class axis, the in-range
+    target indices ``safe`` (0 where ignored), and ``coef``, the weight of each element in
+    the reduced loss: a Python number when every element counts the same (no class weights,
+    nothing ignored: the common case, kept scalar so that it costs nothing), else an array
+    of the target's shape (0 where ignored; divided by the total weight for 'mean').
+    (N, C) inputs index with ``[rows, t]``; other ranks use ``take_along_axis``."""
 
-    def backward(self, grad):
-        m = self._input_meta[0]
-        shape, dt = m[0], m[1].np
-        onehot = np.zeros(shape, dtype=dt)
-        np.put_along_axis(onehot, self.safe, -np.expand_dims(self.coef, self.axis), self.axis)
-        return _scale_grad(grad, self) * _wrap(onehot)
+    def _setup(self, x, t, w, ignore_index, reduction):
+        axis = 1 if x.ndim >= 2 else 0
+        n_classes = x.shape[axis]
+        t = t.astype(np.int64, copy=False)
+        self.axis, self.reduction, self.total = axis, reduction, None
+        # one comparison checks both ends (negative indices wrap to huge unsigned values);
+        # when ignore_index is itself out of range, passing it also means nothing is ignored
+        out_of_range = (t.astype(np.uint64) >= n_classes).any() if t.size else False
+        if not out_of_range and not 0 <= ignore_index < n_classes:
+            all_valid = True
+        else:
+            valid = t != ignore_index
+            all_valid = bool(valid.all())
+            if all_valid and out_of_range:
+                bad = (t < 0) | (t >= n_classes)
+                raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
+        if all_valid:
+            safe = t
+            wt = None if w is None else w.astype(x.dtype, copy=False)[t]
+        else:
+            bad = valid & ((t < 0) | (t >= n_classes))
+            if bad.any():
+                raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
+            safe = np.where(valid, t, 0)
+            wt = valid.astype(x.dtype) if w is None else np.where(
+                valid, w.astype(x.dtype, copy=False)[safe], 0).astype(x.dtype)
+        self.safe = safe
+        self.rows = np.arange(x.shape[0]) if x.ndim == 2 else None
+        if wt is None:
+            if reduction == "mean":
+                self.total = t.size
+                self.coef = 1.0 / t.size if t.size else 1.0
+            else:
+                self.coef = 1.0
+            return
+        if reduction == "mean":
+            self.total = total = wt.sum(dtype=x.dtype)
+            if total != 0:
+                tok = _quiet()
+                try:
+                    wt = wt / total
+                finally:
+                    _loud(tok)
+        self.coef = wt
+
+    def _pick(self, z):
+        """``z`` at the target class of every element (ignored elements: class 0)."""
+        if self.rows is not None:
+            return z[self.rows, self.safe]
+        return np.take_along_axis(z, np.expand_dims(self.safe, self.axis),
+                                  self.axis).squeeze(self.axis)
+
+    def _reduce_picked(self, picked, dtype):
+        """``-sum(coef * picked)`` (elementwise for 'none'); 'mean' with no selected weight
+        (everything ignored) is NaN, PyTorch's 0/0."""
+        coef, reduction = self.coef, self.reduction
+        tok = _quiet()
+        try:
+            if type(coef) is float:
+                if reduction == "none":
+                    out = -picked
+                else:
+                    out = -_opmath(picked).sum()
+                    if reduction == "mean":
+                        out = out / self.total if self.total else np.nan
+            else:
+                # ignored elements count 0 even where the input is infinite
+                contrib = np.where(coef != 0, picked * coef, 0)
+                if reduction == "none":
+                    out = -contrib
+                else:
+                    out = -_opmath(contrib).sum()
+                    if reduction == "mean" and self.total == 0:
+                        out = np.nan
+            return np.asarray(out, dtype=dtype)
+        finally:
+            _loud(tok)
+
+    def _coef_array(self, g, dtype):
+        """``coef * g`` (g the incoming gradient array) shaped to broadcast against the
+        input: the class axis restored for 'none'."""
+        c = self.coef
+        if type(c) is not float:
+            c = c.astype(dtype, copy=False)
+        c = c * g
+        if np.ndim(c):
+            c = np.expand_dims(c, self.axis)
+        return c
+
+    def _onehot(self, shape, dtype, values):
+        """An array of ``shape``: ``values`` (a number, or one per element of the target) at
+        each target entry, 0 elsewhere."""
+        out = np.zeros(shape, dtype=dtype)
+        if self.rows is not None:
+            out[self.rows, self.safe] = values
+        else:
+            if np.ndim(values):
+                values = np.expand_dims(values, self.axis)
+            np.put_along_axis(out, np.expand_dims(self.safe, self.axis), values, self.axis)
+        return out
+
+    def _grad_scale(self, grad: Tensor) -> Tensor:
+        """The incoming gradient shaped to multiply an input-shaped array (the per-element
+        gradient of 'none' gets the class axis back)."""
+        if self.reduction == "none" and grad._data.ndim:
+            return grad.unsqueeze(self.axis)
+        return grad
 
     def name(self):
         return "NllLossBackward0"
 
 
-class _CrossEntropy(Op):
+class _NLLLoss(_ClassIndexLoss):
+    """``-weight[t] * input[n, t, ...]``, reduced. Backward: ``-coef * grad`` at the target
+    entries, as a constant one-hot array times the incoming gradient (so double backward
+    works)."""
+
+    def forward(self, x, target, weight, ignore_index, reduction):
+        self._setup(x, target, weight, ignore_index, reduction)
+        return self._reduce_picked(self._pick(x), x.dtype)
+
+    def backward(self, grad):
+        shape, dt = self._input_meta[0]
+        c = self.coef
+        values = -c if type(c) is float else -c.astype(dt.np, copy=False)
+        return self._grad_scale(grad) * _wrap(self._onehot(shape, dt.np, values))
+
+
+class _CrossEntropy(_ClassIndexLoss):
     """Cross entropy with class indices in one node: ``log_softmax`` along the class axis
-    (max-shifted, so any logits are safe) and the gather of :class:`_NLLLoss`.
+    (max-shifted, so any logits are safe) and the pick of :class:`_NLLLoss`.
 
     Backward: ``(softmax(x) - onehot(t)) * coef * grad``. When no graph is being recorded
-    this is one NumPy expression on the softmax kept from the forward pass; under
-    ``create_graph`` it is written in ember ops (``softmax`` of the saved input) so that
-    double backward works."""
+    this is NumPy on ``exp(x - max)`` kept from the forward pass (one multiply by
+    ``coef * grad / sum(exp)`` and one indexed subtract); under ``create_graph`` it is written in ember ops (``softmax`` of the saved
+    input), so double backward works."""
 
     save_inputs = (0,)
 
     def forward(self, x, target, weight, ignore_index, reduction):
-        coef, total = _nll_setup(self, x, target, weight, ignore_index, reduction)
-        self.coef = coef
+        self._setup(x, target, weight, ignore_index, reduction)
         axis = self.axis
         xc = _opmath(x)
         tok = _quiet()
         try:
-            z = xc - np.max(xc, axis=axis, keepdims=True) if xc.size else xc.copy()
-            e = np.exp(z)
-            s = np.sum(e, axis=axis, keepdims=True)
-            e /= s                                           # softmax, kept for backward
-            picked = np.take_along_axis(z, self.safe, axis) - np.log(s)
+            z = xc - xc.max(axis=axis, keepdims=True) if xc.size else xc.copy()
+            zt = self._pick(z)
+            e = np.exp(z, out=z)                             # z is ours: reuse it
+            s = e.sum(axis=axis, keepdims=True)
+            picked = zt - np.log(s.squeeze(axis))
         finally:
             _loud(tok)
-        self.prob = e
-        return _nll_reduce(picked.squeeze(axis), coef, total, reduction, x.dtype)
+        # keep exp(z) and its sum: backward folds the softmax division into its own scaling
+        # (one pass), and a forward without backward never pays for it
+        self.exp, self.expsum = e, s
+        return self._reduce_picked(picked, x.dtype)
 
     def backward(self, grad):
-        axis, safe = self.axis, self.safe
-        coef = np.expand_dims(self.coef, axis)
+        dt = self._input_meta[0][1].np
         if not STATE.enabled:
             # no graph to record: plain NumPy on the kept softmax
-            g = grad._data
-            c = coef * (np.expand_dims(g, axis) if self.reduction == "none" and g.ndim else g)
-            c = c.astype(self.prob.dtype, copy=False)
-            gi = self.prob * c
-            np.put_along_axis(gi, safe, np.take_along_axis(gi, safe, axis) - c, axis)
-            return _wrap(gi.astype(self._input_meta[0][1].np, copy=False))
+            e = self.exp
+            c = self._coef_array(grad._data, e.dtype)
+            gi = e * (c / self.expsum)                       # softmax * coef * grad
+            if self.rows is not None:
+                gi[self.rows, self.safe] -= c if not np.ndim(c) else c[:, 0]
+            else:
+                idx = np.expand_dims(self.safe, self.axis)
+                np.put_along_axis(gi, idx, np.take_along_axis(gi, idx, self.axis) - c,
+                                  self.axis)
+            return _wrap(gi.astype(dt, copy=False))
         from .activation import softmax
         (x,) = self.saved_tensors
-        onehot = np.zeros(x._data.shape, dtype=x._data.dtype)
-        np.put_along_axis(onehot, safe, 1, axis)
-        return (softmax(x, axis) - _wrap(onehot)) * (_scale_grad(grad, self) * _wrap(
-            coef.astype(x._data.dtype, copy=False)))
-
-    def name(self):
-        return "NllLossBackward0"
+        onehot = self._onehot(x._data.shape, dt, 1)
+        coef = self.coef if type(self.coef) is float else _wrap(np.expand_dims(
+            self.coef.astype(dt, copy=False), self.axis))
+        return (softmax(x, self.axis) - _wrap(onehot)) * (self._grad_scale(grad) * coef)
 
 
 def _nll_apply(cls, input, target, weight, ignore_index, reduction, fn):

@@ -10,13 +10,15 @@ backward
 
     gx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)),   gxhat = g * weight
 
-(means over the statistics' axes). When the backward itself is not being recorded (the
-usual ``backward()``) it runs on NumPy arrays with the normalized input kept from the
-forward; under ``create_graph=True`` it recomputes the statistics from the saved input with
-ember operations, so double backward works.
+(means over the statistics' axes). Only the input and the (small) statistics are kept
+for backward, as in PyTorch. When the backward itself is not being recorded (the usual
+``backward()``) it runs on NumPy arrays, rebuilding the normalized input in a buffer that
+then becomes the input gradient; under ``create_graph=True`` it recomputes the statistics
+from the saved input with ember operations, so double backward works.
 
 Evaluation-mode batch norm (and instance norm with running statistics) is a per-channel
-affine map of the input, written with ember operations.
+affine map of the input, ``x * scale + shift`` (``_ChannelAffine``), with the scale and shift
+computed from the statistics and the affine parameters by ember operations.
 """
 from __future__ import annotations
 
@@ -160,28 +162,24 @@ class _Normalize(Op):
         n = lay.n
         with np.errstate(all="ignore"):
             mean = np.einsum(lay.stat1, xs) / cdtype.type(n)
-            d = xs - mean.reshape(lay.kshape)
-            var = np.einsum(lay.stat2, d, d) / cdtype.type(n)
-            invstd = 1.0 / np.sqrt(var + cdtype.type(eps))
-            invstd = np.asarray(invstd, dtype=cdtype)
-            d *= invstd.reshape(lay.kshape)                # d is now xhat
-        self.xhat, self.invstd = d, invstd
-        if w is not None:
-            y = d * w.reshape(lay.wshape).astype(cdtype, copy=False)
-            if b is not None:
-                y += b.reshape(lay.wshape).astype(cdtype, copy=False)
-        elif b is not None:
-            y = d + b.reshape(lay.wshape).astype(cdtype, copy=False)
+            y = xs - mean.reshape(lay.kshape)           # the one full-size allocation
+            var = np.einsum(lay.stat2, y, y) / cdtype.type(n)
+            invstd = np.asarray(1.0 / np.sqrt(var + cdtype.type(eps)), dtype=cdtype)
+        # Only the (small) statistics are kept: backward recomputes xhat from the saved
+        # input, into a buffer of its own that then becomes the input gradient.
+        self.mean, self.invstd = mean, invstd
+        if w is not None and lay.same:
+            y *= (invstd.reshape(lay.kshape) * w.reshape(lay.wshape)).astype(cdtype)
         else:
-            y = d.copy()                                   # xhat itself is kept for backward
+            y *= invstd.reshape(lay.kshape)
+            if w is not None:
+                y *= w.reshape(lay.wshape).astype(cdtype, copy=False)
+        if b is not None:
+            y += b.reshape(lay.wshape).astype(cdtype, copy=False)
         y = y.reshape(self.in_shape)
         if y.dtype != x.dtype:
             y = y.astype(x.dtype)
         return y, mean, var
-
-    def _release(self):
-        super()._release()
-        self.xhat = None
 
     def backward(self, grad, *_):
         saved = self.saved_tensors                         # (checks versions and freeing)
@@ -189,30 +187,34 @@ class _Normalize(Op):
         if STATE.enabled:
             return self._backward_graph(grad, saved, needs)
         lay = self.layout
-        xhat, n = self.xhat, lay.n
-        cdt = xhat.dtype
+        n, cdt, k = lay.n, self.cdtype, lay.kshape
+        xs = saved[0]._data.reshape(lay.shape)
         g = grad._data.reshape(lay.shape)
         if g.dtype != cdt:
             g = g.astype(cdt)
+        istd = self.invstd.reshape(k)
+        xhat = xs - self.mean.reshape(k)                   # a private buffer: reused for gx
+        if xhat.dtype != cdt:
+            xhat = xhat.astype(cdt)
+        xhat *= istd
         w = saved[1]._data.reshape(lay.wshape).astype(cdt, copy=False) \
             if self.w_shape is not None else None
         gw = gb = gx = None
-        sum_gxhat = sum_g = None
-        if needs[1] or (needs[0] and lay.same and w is not None):
+        fold = needs[0] and lay.same and w is not None
+        if needs[1] or fold:
             sum_gxhat = np.einsum(lay.w2, g, xhat)
             if needs[1]:
                 gw = _wrap(sum_gxhat.reshape(self.w_shape))
-        if needs[2] or (needs[0] and lay.same and w is not None):
+        if needs[2] or fold:
             sum_g = np.einsum(lay.w1, g)
             if needs[2]:
                 gb = _wrap(sum_g.reshape(self.b_shape))
         if needs[0]:
-            k = lay.kshape
-            istd = self.invstd.reshape(k)
             inv_n = cdt.type(1.0 / n) if n else cdt.type(np.nan)
-            if w is not None and lay.same:
+            gx = xhat                                      # overwritten in place below
+            if fold:
                 # the weight is constant over each statistics group: fold it in at the end
-                gx = xhat * (-(sum_gxhat * inv_n)).reshape(k)
+                gx *= (-(sum_gxhat * inv_n)).reshape(k)
                 gx += g
                 gx -= (sum_g * inv_n).reshape(k)
                 gx *= w * istd
@@ -220,12 +222,11 @@ class _Normalize(Op):
                 gxh = g * w if w is not None else g
                 c1 = np.einsum(lay.stat1, gxh) * inv_n
                 c2 = np.einsum(lay.stat2, gxh, xhat) * inv_n
-                gx = xhat * (-c2).reshape(k)
+                gx *= (-c2).reshape(k)
                 gx += gxh
                 gx -= c1.reshape(k)
                 gx *= istd
-            gx = gx.reshape(self.in_shape)
-            gx = _wrap(gx)
+            gx = _wrap(gx.reshape(self.in_shape))
         return gx, gw, gb
 
     def _backward_graph(self, grad, saved, needs):
@@ -262,9 +263,34 @@ def _normalize(input, weight, bias, layout, eps, cdtype, name):
     return cls.apply(input, weight, bias, layout=layout, eps=eps, cdtype=cdtype, name=name)
 
 
+class _ChannelAffine(Op):
+    """``y = x * scale + shift`` with ``scale`` and ``shift`` per channel (dimension 1):
+    one pass and one allocation for evaluation-mode batch norm."""
+
+    save_inputs = (0, 1)
+
+    def forward(self, x, scale, shift):
+        self.bshape = (-1,) + (1,) * (x.ndim - 2)
+        y = x * scale.reshape(self.bshape)
+        y += shift.reshape(self.bshape)
+        return y
+
+    def backward(self, grad):
+        x, scale = self.saved_tensors
+        needs = self.needs_input_grad
+        axes = (0,) + tuple(range(2, grad._data.ndim))
+        gx = grad * scale.reshape(self.bshape) if needs[0] else None
+        gs = (grad * x).sum(axes) if needs[1] else None
+        gb = grad.sum(axes) if needs[2] else None
+        return gx, gs, gb
+
+    def name(self):
+        return "NativeBatchNormBackward0"
+
+
 def _affine_channels(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps):
     """``(x - mean) / sqrt(var + eps) * weight + bias`` with fixed per-channel statistics
-    (channel dimension 1), as ``x * scale + shift``: two elementwise ops on the input."""
+    (channel dimension 1), as ``x * scale + shift``."""
     dt = input.dtype
     # half-precision inputs: compute the scale in float32 (the statistics' dtype)
     cdt = dt if input._data.dtype.itemsize >= 4 else NP_TO_DTYPE[np.dtype(np.float32)]
@@ -277,11 +303,9 @@ def _affine_channels(input: Tensor, mean: Tensor, var: Tensor, weight, bias, eps
         shift = shift + bias.to(cdt)
     if scale.dtype is not dt:
         scale, shift = scale.to(dt), shift.to(dt)
-    nd = input._data.ndim
-    if nd > 2:
-        bshape = (-1,) + (1,) * (nd - 2)
-        scale, shift = scale.reshape(bshape), shift.reshape(bshape)
-    return input * scale + shift
+    if input._data.ndim < 2:
+        return input * scale + shift
+    return _ChannelAffine.apply(input, scale, shift)
 
 
 # ---------------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ def _fmt_pairs(names, prefix, vals):
     return " ".join(f"{prefix}{n}: {v}" for n, v in zip(names, vals))
 
 
-def _shape_checks(x, nd, k, s, p, d, out, *, fn3d=None, avg3d=False, empty_msg=None):
+def _shape_checks(x, nd, k, s, p, d, out, *, fn3d=None, avg3d=False):
     """The checks PyTorch runs after computing the output size (pool2d/pool3d_shape_check).
 
     ``x`` is the (possibly unsqueezed) input shape with 1 + nd or 2 + nd dimensions."""
@@ -129,8 +129,8 @@ def _shape_checks(x, nd, k, s, p, d, out, *, fn3d=None, avg3d=False, empty_msg=N
             raise RuntimeError("dilation should be greater than zero, but got "
                                f"dilationH: {d[0]} dilationW: {d[1]}")
         if len(x) not in (3, 4) or any(v == 0 for v in x[len(x) - 3:]):
-            raise RuntimeError(empty_msg or "Expected 3D or 4D (batch mode) tensor with "
-                               f"optional 0 dim batch size for input, but got:{_shape_str(x)}")
+            raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim "
+                               f"batch size for input, but got:{_shape_str(x)}")
         if k[0] // 2 < p[0] or k[1] // 2 < p[1]:
             raise RuntimeError("pad should be smaller than or equal to half of kernel size, "
                                f"but got padW = {p[1]}, padH = {p[0]}, kW = {k[1]}, "
@@ -224,7 +224,7 @@ class _Geom:
 
     def __init__(self, insp, k, s, p, d, out):
         self.insp, self.k, self.s, self.p, self.d, self.out = insp, k, s, p, d, out
-        self.nd = nd = len(k)
+        self.nd = len(k)
         # right padding needed so that the last (ceil-mode) window lies in the buffer
         need = [(o - 1) * ss + (kk - 1) * dd + 1 for o, ss, kk, dd in zip(out, s, k, d)]
         self.padr = tuple(max(0, n - pp - L) for n, pp, L in zip(need, p, insp))
@@ -272,6 +272,8 @@ def _lowest(dtype):
 # max pooling kernels
 
 def _max_values(x, geo):
+    if _separable(geo):
+        return _max_separable(x, geo, False)[0]
     xp = geo.pad(x, _lowest(x.dtype))
     views = [xp[sl] for sl in geo.slices]
     if len(views) == 1:
@@ -282,9 +284,78 @@ def _max_values(x, geo):
     return cur
 
 
+def _max_stage(cur, off, axis, sels, coefs, odt):
+    """One dimension of a separable max: reduce ``cur`` along ``axis`` over the ``k``
+    selections ``sels`` (slices, or index arrays for adaptive windows) and carry the flat
+    in-plane offset of the chosen element: ``coefs[j]`` is the offset that choosing ``j``
+    adds, ``off`` the offsets chosen by earlier (later-dimension) stages.
+
+    Ties keep the first selection, NaN the last one, so chaining the stages from the last
+    dimension to the first gives PyTorch's row-major choice over the whole window."""
+    pre = (slice(None),) * axis
+
+    def take(a, sel):
+        return a[pre + (sel,)] if isinstance(sel, slice) else np.take(a, sel, axis=axis)
+
+    views = [take(cur, sel) for sel in sels]
+    m = views[0].copy()
+    for v in views[1:]:
+        np.maximum(m, v, out=m)
+    if off is None:
+        cand = [c if np.ndim(c) == 0 else np.asarray(c) for c in coefs]
+    else:
+        cand = [take(off, sel) + c for sel, c in zip(sels, coefs)]
+    k = len(views)
+    new = np.broadcast_to(cand[k - 1], m.shape).astype(odt)
+    for j in range(k - 2, -1, -1):
+        eq = views[j] == m
+        new -= eq * (new - cand[j])
+    if m.dtype.kind == "f" and np.isnan(m).any():
+        for j in range(k):
+            nan = np.isnan(views[j])
+            new[nan] = np.broadcast_to(cand[j], m.shape)[nan]
+    return m, new
+
+
+def _separable(geo) -> bool:
+    """Reduce one dimension at a time? Pays for large kernels only: it makes
+    ``sum(kernel)`` passes instead of ``prod(kernel)``, but over larger intermediates and
+    with offset bookkeeping (measured: 5x5 and 3x3x3 gain, 2x2, 3x3 and 2x2x2 lose)."""
+    return math.prod(geo.k) >= 2 * sum(geo.k)
+
+
+def _max_separable(x, geo, want_idx):
+    """Windowed max pooling one dimension at a time (last dimension first); returns the
+    values and the argmax offsets relative to each window's start (or None)."""
+    xp = geo.pad(x, _lowest(x.dtype))
+    lead = x.ndim - geo.nd
+    strides = geo.plane_strides()
+    odt = np.int32 if math.prod(geo.insp) < 2 ** 31 else np.int64
+    cur, off = xp, None
+    for a in reversed(range(geo.nd)):
+        k, s, d, o = geo.k[a], geo.s[a], geo.d[a], geo.out[a]
+        sels = [slice(j * d, j * d + (o - 1) * s + 1, s) for j in range(k)]
+        if not want_idx:
+            pre = (slice(None),) * (lead + a)
+            m = cur[pre + (sels[0],)].copy()
+            for sl in sels[1:]:
+                np.maximum(m, cur[pre + (sl,)], out=m)
+            cur = m
+            continue
+        cur, off = _max_stage(cur, off, lead + a, sels,
+                              [odt(j * d * strides[a]) for j in range(k)], odt)
+    return cur, off
+
+
 def _max_with_indices(x, geo):
     """Values and PyTorch's flat per-plane indices of windowed max pooling."""
     low = _lowest(x.dtype)
+    strides = geo.plane_strides()
+    starts = geo.window_starts()
+    base = _outer_sum([st * w for st, w in zip(starts, strides)])
+    if _separable(geo):
+        cur, off = _max_separable(x, geo, True)
+        return _fix_lowest(cur, off + base, geo, low, starts, strides)
     xp = geo.pad(x, low)
     views = [xp[sl] for sl in geo.slices]
     K = len(views)
@@ -303,9 +374,6 @@ def _max_with_indices(x, geo):
         if nan.any():                          # PyTorch keeps the last NaN of a window
             for j in range(K):
                 arg[np.isnan(views[j])] = j
-    strides = geo.plane_strides()
-    starts = geo.window_starts()
-    base = _outer_sum([st * w for st, w in zip(starts, strides)])
     # flat index = window start + the offset's position; the offset index is split into
     # per-dimension offsets with small-integer arithmetic (cheaper than a table gather)
     idx = None
@@ -321,6 +389,12 @@ def _max_with_indices(x, geo):
         idx = term + base if idx is None else np.add(idx, term, out=idx)
     if idx is None:                           # a 1x1 kernel
         idx = np.broadcast_to(base, cur.shape).copy()
+    return _fix_lowest(cur, idx, geo, low, starts, strides)
+
+
+def _fix_lowest(cur, idx, geo, low, starts, strides):
+    """Windows whose maximum is the lowest value (all -inf, or padding): PyTorch's index is
+    the window's first position inside the input."""
     low_win = cur == low
     if low_win.any():
         # nothing exceeds the lowest value: PyTorch's index is the window's first position
@@ -335,24 +409,18 @@ def _positions(idx, lead_shape, plane_size):
     """Flat positions in an array of shape ``lead_shape + plane`` for per-plane indices
     ``idx`` of shape ``lead_shape + out``."""
     m = int(np.prod(lead_shape, dtype=np.int64))
-    planes = (np.arange(m, dtype=np.int64) * plane_size).reshape(lead_shape
-                                                                 + (1,) * (idx.ndim
-                                                                           - len(lead_shape)))
-    return idx + planes
+    planes = np.arange(m, dtype=np.int64) * plane_size
+    return idx + planes.reshape(tuple(lead_shape) + (1,) * (idx.ndim - len(lead_shape)))
 
 
 def _scatter(g, pos, shape, unique):
     """Zeros of ``shape`` with ``g`` added at flat positions ``pos``."""
     n = int(np.prod(shape, dtype=np.int64))
-    if unique:
-        out = np.zeros(n, dtype=g.dtype)
-        out[pos.reshape(-1)] = g.reshape(-1)
-        return out.reshape(shape)
-    if g.dtype.kind == "f":
-        return np.bincount(pos.reshape(-1), weights=g.reshape(-1),
-                           minlength=n).astype(g.dtype, copy=False).reshape(shape)
     out = np.zeros(n, dtype=g.dtype)
-    np.add.at(out, pos.reshape(-1), g.reshape(-1))
+    if unique:                       # positions never repeat (non-overlapping windows)
+        out[pos.reshape(-1)] = g.reshape(-1)
+    else:                            # (NumPy 2's add.at beats bincount, and keeps the dtype)
+        np.add.at(out, pos.reshape(-1), g.reshape(-1))
     return out.reshape(shape)
 
 
@@ -520,18 +588,17 @@ class _AvgPoolAdjoint(Op):
 # ---------------------------------------------------------------------------------------
 # max pooling: public functions
 
-def _max_pool(x, nd, fn, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-              out_rank_check=True):
+def _max_pool(x, nd, fn, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     """Shared body of max_pool2d/3d (and 1d through an unsqueezed 2-d shape)."""
     shape = x._data.shape
     k, s, p, d = _parse_nd(fn, nd, kernel_size, stride, padding, dilation, avg=False)
-    if out_rank_check and x._data.ndim not in (nd + 1, nd + 2):
+    if x._data.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected "
                            "for input")
-    return _max_pool_checked(x, nd, shape, k, s, p, d, ceil_mode, return_indices, fn)
+    return _max_pool_checked(x, nd, shape, k, s, p, d, ceil_mode, return_indices)
 
 
-def _max_pool_checked(x, nd, shape, k, s, p, d, ceil_mode, return_indices, fn,
+def _max_pool_checked(x, nd, shape, k, s, p, d, ceil_mode, return_indices,
                       spatial_from=None):
     """Compute output sizes (with PyTorch's checks) and run the op. ``shape`` is the shape
     the checks describe (1-d pooling reports an unsqueezed 2-d shape)."""
@@ -648,7 +715,7 @@ def max_pool1d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
     k, s, p, d = _parse_1d_strict("max_pool1d", kernel_size, stride, padding, dilation)
     shape = input._data.shape[:-1] + (1,) + input._data.shape[-1:]
     return _max_pool_checked(input, 2, shape, (1,) + k, (1,) + s, (0,) + p, (1,) + d,
-                             ceil_mode, True, "max_pool1d", spatial_from=1)
+                             ceil_mode, True, spatial_from=1)
 
 
 def max_pool2d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
@@ -666,7 +733,7 @@ def max_pool3d_with_indices(input: Tensor, kernel_size, stride=None, padding=0, 
 # ---------------------------------------------------------------------------------------
 # average pooling: public functions
 
-def _avg_pool(x, nd, shape, k, s, p, ceil_mode, count_include_pad, divisor_override, fn,
+def _avg_pool(x, nd, shape, k, s, p, ceil_mode, count_include_pad, divisor_override,
               spatial_from=None):
     sp = tuple(shape[-nd:])
     out = tuple(_out_size(L, kk, pp, ss, 1, ceil_mode) for L, kk, pp, ss in zip(sp, k, p, s))
@@ -715,8 +782,7 @@ def avg_pool2d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     if len(shape) < 3:
         raise IndexError(f"Dimension out of range (expected to be in range of "
                          f"[{-max(len(shape), 1)}, {max(len(shape), 1) - 1}], but got -3)")
-    return _avg_pool(input, 2, shape, k, s, p, ceil_mode, count_include_pad, divisor_override,
-                     "avg_pool2d")
+    return _avg_pool(input, 2, shape, k, s, p, ceil_mode, count_include_pad, divisor_override)
 
 
 def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -730,8 +796,7 @@ def avg_pool3d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     if len(shape) not in (4, 5):
         raise RuntimeError("non-empty 4D or 5D (batch mode) tensor expected for input")
     _check_divisor(divisor_override, "avg_pool3d")
-    return _avg_pool(input, 3, shape, k, s, p, ceil_mode, count_include_pad, divisor_override,
-                     "avg_pool3d")
+    return _avg_pool(input, 3, shape, k, s, p, ceil_mode, count_include_pad, divisor_override)
 
 
 def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
@@ -742,9 +807,8 @@ def avg_pool1d(input: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bo
     _check_rank_1d(input._data, "avg_pool1d")
     k, s, p, _ = _parse_1d_strict("avg_pool1d", kernel_size, stride, padding, None)
     shape = input._data.shape[:-1] + (1,) + input._data.shape[-1:]
-    out = _avg_pool(input, 2, shape, (1,) + k, (1,) + s, (0,) + p, ceil_mode,
-                    count_include_pad, None, "avg_pool1d", spatial_from=1)
-    return out
+    return _avg_pool(input, 2, shape, (1,) + k, (1,) + s, (0,) + p, ceil_mode,
+                     count_include_pad, None, spatial_from=1)
 
 
 # ---------------------------------------------------------------------------------------
@@ -943,36 +1007,25 @@ class _AdaptiveAvgPool(Op):
 
 
 def _adaptive_max_np(x, insp, outsp):
-    """Adaptive max pooling by separable per-dimension reductions; returns the values and
-    PyTorch's flat per-plane indices (first maximum in window order, last NaN)."""
+    """Adaptive max pooling one dimension at a time (last first, as ``_max_stage``); the
+    windows of a dimension are gathered as ``max_window`` index columns, short windows
+    repeating their last element. Returns the values and PyTorch's flat per-plane indices
+    (first maximum in window order, last NaN)."""
     nd = len(insp)
     lead = x.ndim - nd
-    vals = x
-    abs_idx = {}
-    floating = x.dtype.kind == "f"
+    strides = [math.prod(insp[i + 1:]) for i in range(nd)]
+    odt = np.int32 if math.prod(insp) < 2 ** 31 else np.int64
+    cur, off = x, None
     for a in reversed(range(nd)):
-        axis = lead + a
         L, o = insp[a], outsp[a]
         starts, ends = _adaptive_windows(L, o)
-        kmax = int((ends - starts).max()) if o else 1
-        tbl = np.minimum(starts[:, None] + np.arange(kmax), ends[:, None] - 1)
-        w = np.take(vals, tbl, axis=axis)                  # (..., o, kmax, ...)
-        m = w.max(axis=axis + 1)
-        loc = (w == np.expand_dims(m, axis + 1)).argmax(axis=axis + 1)
-        if floating:
-            isnan = np.isnan(w)
-            if isnan.any():
-                last = kmax - 1 - np.flip(isnan, axis=axis + 1).argmax(axis=axis + 1)
-                loc = np.where(isnan.any(axis=axis + 1), last, loc)
-        bshape = (1,) * axis + (o,) + (1,) * (vals.ndim - axis - 1)
-        pos = np.minimum(starts.reshape(bshape) + loc, ends.reshape(bshape) - 1)
-        for b in abs_idx:
-            abs_idx[b] = np.take_along_axis(abs_idx[b], pos, axis=axis)
-        abs_idx[a] = pos
-        vals = m
-    strides = [int(np.prod(insp[i + 1:], dtype=np.int64)) for i in range(nd)]
-    idx = sum(abs_idx[a].astype(np.int64) * strides[a] for a in range(nd))
-    return vals, np.broadcast_to(idx, vals.shape).copy()
+        kmax = int((ends - starts).max())
+        cols = np.minimum(starts[:, None] + np.arange(kmax), ends[:, None] - 1)
+        trail = (1,) * (nd - 1 - a)
+        sels = [cols[:, j] for j in range(kmax)]
+        coefs = [(c * strides[a]).astype(odt).reshape((o,) + trail) for c in sels]
+        cur, off = _max_stage(cur, off, lead + a, sels, coefs, odt)
+    return cur, off.astype(np.int64)
 
 
 class _AdaptiveMaxPool(Op):
@@ -983,7 +1036,11 @@ class _AdaptiveMaxPool(Op):
     def forward(self, x, insp, outsp, name, returned):
         self.insp, self._name = insp, name
         self.in_shape = x.shape
-        if all(o > 0 and L % o == 0 for L, o in zip(insp, outsp)):
+        if 0 in outsp:
+            vals = np.zeros(x.shape[:x.ndim - len(insp)] + tuple(outsp), dtype=x.dtype)
+            idx = np.zeros(vals.shape, dtype=np.int64)
+            self.unique = True
+        elif all(L % o == 0 for L, o in zip(insp, outsp)):
             # uniform windows: plain max pooling with kernel = stride = in / out
             k = tuple(L // o for L, o in zip(insp, outsp))
             geo = _Geom(insp, k, k, (0,) * len(k), (1,) * len(k), tuple(outsp))

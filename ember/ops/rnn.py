@@ -34,6 +34,8 @@ rounding; no overflow for large ``|x|``).
 """
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from ..autograd.grad_mode import STATE, enable_grad
@@ -73,6 +75,50 @@ def _steps(batch_sizes, reverse):
         s += n
     steps = list(zip(offs, batch_sizes))
     return steps[::-1] if reverse else steps
+
+
+class _Workspace(threading.local):
+    """Per-thread free lists of large scratch arrays, keyed by (shape, dtype).
+
+    A recurrent layer's forward and backward each need several megabytes of scratch
+    (gate activations, cell states, gate gradients) of the same shapes step after step.
+    Fresh large NumPy arrays cost page faults every time the allocator has handed the
+    memory back to the system; on some machines that is as slow as the arithmetic. Arrays
+    that never escape to the caller are therefore handed back here when done (at the end
+    of backward, or when the graph releases the forward's cache) and reused; at most
+    ``_WS_LIMIT`` bytes are kept per thread.
+    """
+
+    def __init__(self):
+        self.free = {}
+        self.nbytes = 0
+
+
+_WS = _Workspace()
+_WS_LIMIT = 32 << 20
+_WS_MIN = 64 << 10          # smaller arrays come cheaply from malloc: not worth keeping
+
+
+def _take(shape, dt):
+    """A scratch array (uninitialised), from the workspace when one of that shape is
+    free."""
+    lst = _WS.free.get((shape, dt))
+    if lst:
+        a = lst.pop()
+        _WS.nbytes -= a.nbytes
+        return a
+    return np.empty(shape, dt)
+
+
+def _give(*arrays):
+    """Hand scratch arrays back to the workspace (the caller must hold no other
+    reference to them, nor views)."""
+    ws = _WS
+    for a in arrays:
+        if a is None or a.nbytes < _WS_MIN or ws.nbytes + a.nbytes > _WS_LIMIT:
+            continue
+        ws.free.setdefault((a.shape, a.dtype), []).append(a)
+        ws.nbytes += a.nbytes
 
 
 # ---------------------------------------------------------------------------------------
@@ -320,14 +366,14 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, plan, keep):
     scale, shift = _gate_vectors(dt, hid, (True, True, False, True))
     # the input part of every step's gates, one GEMM; the buffer then becomes the gates'
     # pre-activations and, in place, their activations
-    acts = np.matmul(x, w_ih.T * scale)
+    acts = np.matmul(x, w_ih.T * scale, out=_take((n_rows, 4 * hid), dt))
     if b_ih is not None:
         acts += (b_ih + b_hh) * scale
     whh = w_hh.T * scale                                    # (P, 4H), sigmoid rows halved
-    cs = np.empty((n_rows, hid), dt)
+    cs = _take((n_rows, hid), dt)
     out = np.empty((n_rows, h0.shape[1]), dt)
-    tcs = np.empty((n_rows, hid), dt) if keep else None
-    hraw = np.empty((n_rows, hid), dt) if w_hr is not None else None
+    tcs = _take((n_rows, hid), dt) if keep else None
+    hraw = _take((n_rows, hid), dt) if w_hr is not None else None
     whr = w_hr.T if w_hr is not None else None
     tmp4 = np.empty((batch, 4 * hid), dt)
     tmp = np.empty((batch, hid), dt)
@@ -357,8 +403,11 @@ def _lstm_forward(x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, plan, keep):
             r = hraw[s:e]
             np.multiply(a[:, o_], tc, out=r)
             np.matmul(r, whr, out=out[s:e])
-    cache = (acts, cs, tcs, hraw) if keep else None
-    return (out, out[plan.final], cs[plan.final]), cache
+    finals = (out, out[plan.final], cs[plan.final])
+    if keep:
+        return finals, (acts, cs, tcs, hraw)
+    _give(acts, cs, hraw)
+    return finals, None
 
 
 def _lstm_backward(cache, plan, x, h0, c0, w_ih, w_hh, w_hr, out, g_out, g_h, g_c, needs):
@@ -368,7 +417,7 @@ def _lstm_backward(cache, plan, x, h0, c0, w_ih, w_hh, w_hr, out, g_out, g_h, g_
     # Everything that does not depend on the incoming gradients, for all steps at once, in
     # the buffer that then becomes the gates' gradient, step by step:
     # d gates = [dc * g i(1-i), dc * c_prev f(1-f), dc * i (1-g^2), dh * tanh(c) o(1-o)]
-    dg = np.subtract(1, acts)
+    dg = np.subtract(1, acts, out=_take(acts.shape, acts.dtype))
     dg *= acts
     np.multiply(acts[:, g_], acts[:, g_], out=dg[:, g_])
     np.subtract(1, dg[:, g_], out=dg[:, g_])
@@ -377,12 +426,12 @@ def _lstm_backward(cache, plan, x, h0, c0, w_ih, w_hh, w_hr, out, g_out, g_h, g_
         dg[d0:d1, f_] *= (cs if src else c0)[s0:s0 + d1 - d0]
     dg[:, g_] *= acts[:, i_]
     dg[:, o_] *= tcs
-    q = np.multiply(tcs, tcs)                               # d c / d h: o (1 - tanh(c)^2)
+    q = np.multiply(tcs, tcs, out=_take(tcs.shape, tcs.dtype))   # dc/dh: o (1-tanh(c)^2)
     np.subtract(1, q, out=q)
     q *= acts[:, o_]
     dh = g_h.copy()
     dc = g_c.copy()
-    dhp = np.empty_like(g_out) if w_hr is not None else None
+    dhp = _take(g_out.shape, g_out.dtype) if w_hr is not None else None
     tmp = np.empty_like(dc)
     tmp2 = np.empty_like(dc) if w_hr is not None else None
     for s, n, _ in reversed(plan.steps):
@@ -404,10 +453,12 @@ def _lstm_backward(cache, plan, x, h0, c0, w_ih, w_hh, w_hr, out, g_out, g_h, g_
         gd[:, o_] *= dhr
         dct *= acts[s:e, f_]
         np.matmul(gd, w_hh, out=dht)
-    return dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh, c0=dc,
-                w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None,
-                w_hh=_prev_gemm(plan, dg, out, h0) if needs["w_hh"] else None,
-                b_ih=dg.sum(0), w_hr=np.matmul(dhp.T, hraw) if dhp is not None else None)
+    res = dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh, c0=dc,
+               w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None,
+               w_hh=_prev_gemm(plan, dg, out, h0) if needs["w_hh"] else None,
+               b_ih=dg.sum(0), w_hr=np.matmul(dhp.T, hraw) if dhp is not None else None)
+    _give(dg, q, dhp)
+    return res
 
 
 def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, plan, keep):
@@ -416,7 +467,7 @@ def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, plan, keep):
     n_rows, batch = x.shape[0], h0.shape[0]
     scale, _ = _gate_vectors(dt, hid, (True, True, False))
     # input part of every step's gates (one GEMM); becomes [r, z, n] in place
-    acts = np.matmul(x, w_ih.T * scale)
+    acts = np.matmul(x, w_ih.T * scale, out=_take((n_rows, 3 * hid), dt))
     b_hn = None
     if b_ih is not None:
         b = b_ih.copy()
@@ -424,7 +475,7 @@ def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, plan, keep):
         acts += b * scale
         b_hn = b_hh[2 * hid:]
     whh = w_hh.T * scale
-    hns = np.empty((n_rows, hid), dt)
+    hns = _take((n_rows, hid), dt)
     out = np.empty((n_rows, hid), dt)
     hw = np.empty((batch, 3 * hid), dt)
     tmp = np.empty((batch, hid), dt)
@@ -453,26 +504,30 @@ def _gru_forward(x, h0, w_ih, w_hh, b_ih, b_hh, plan, keep):
         np.subtract(hp, nt, out=o)
         o *= rz[:, hid:]
         o += nt
-    return (out, out[plan.final]), ((acts, hns) if keep else None)
+    if keep:
+        return (out, out[plan.final]), (acts, hns)
+    _give(acts, hns)
+    return (out, out[plan.final]), None
 
 
 def _gru_backward(cache, plan, x, h0, w_ih, w_hh, out, g_out, g_h, needs):
     acts, hns = cache
     n_rows, hid = hns.shape
     r, z, nn = acts[:, :hid], acts[:, hid:2 * hid], acts[:, 2 * hid:]
-    one_z = np.subtract(1, z)
-    p_n = np.multiply(nn, nn)                               # d n_pre / d h' = (1-z)(1-n^2)
+    dt = x.dtype
+    one_z = np.subtract(1, z, out=_take((n_rows, hid), dt))
+    p_n = np.multiply(nn, nn, out=_take((n_rows, hid), dt))   # d n_pre/d h' = (1-z)(1-n^2)
     np.subtract(1, p_n, out=p_n)
     p_n *= one_z
-    p_z = np.empty_like(p_n)                                # d z_pre / d h' = (h-n) z(1-z)
+    p_z = _take((n_rows, hid), dt)                          # d z_pre / d h' = (h-n) z(1-z)
     for d0, d1, src, s0 in plan.segments:
         np.subtract((out if src else h0)[s0:s0 + d1 - d0], nn[d0:d1], out=p_z[d0:d1])
     p_z *= z
     p_z *= one_z
-    p_r = np.subtract(1, r)                                 # d r_pre / d n_pre = hn r(1-r)
+    p_r = np.subtract(1, r, out=_take((n_rows, hid), dt))   # d r_pre / d n_pre = hn r(1-r)
     p_r *= r
     p_r *= hns
-    dg = np.empty((n_rows, 3 * hid), x.dtype)               # hidden side: [dr, dz, d(hw_n)]
+    dg = _take((n_rows, 3 * hid), dt)                       # hidden side: [dr, dz, d(hw_n)]
     dxn = one_z                                             # (reused) input side: d n_pre
     dh = g_h.copy()
     tmp = np.empty_like(dh)
@@ -493,9 +548,11 @@ def _gru_backward(cache, plan, x, h0, w_ih, w_hh, out, g_out, g_h, needs):
     g_whh = _prev_gemm(plan, dg, out, h0) if needs["w_hh"] else None
     g_bhh = dg.sum(0)
     dg[:, 2 * hid:] = dxn                                   # now the input side: [dr, dz, dn]
-    return dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh,
-                w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None, w_hh=g_whh,
-                b_ih=dg.sum(0), b_hh=g_bhh)
+    res = dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh,
+               w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None, w_hh=g_whh,
+               b_ih=dg.sum(0), b_hh=g_bhh)
+    _give(dg, one_z, p_n, p_z, p_r)
+    return res
 
 
 def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu, plan):
@@ -519,10 +576,11 @@ def _rnn_forward(x, h0, w_ih, w_hh, b_ih, b_hh, relu, plan):
 
 
 def _rnn_backward(plan, x, h0, w_ih, w_hh, out, relu, g_out, g_h, needs):
+    dg = _take(out.shape, out.dtype)
     if relu:
-        dg = (out > 0).astype(out.dtype)
+        np.greater(out, 0, out=dg)                          # (as 0.0 / 1.0)
     else:
-        dg = np.multiply(out, out)
+        np.multiply(out, out, out=dg)
         np.subtract(1, dg, out=dg)
     dh = g_h.copy()
     for s, n, _ in reversed(plan.steps):
@@ -532,10 +590,12 @@ def _rnn_backward(plan, x, h0, w_ih, w_hh, out, relu, g_out, g_h, needs):
         gd = dg[s:e]
         gd *= dht
         np.matmul(gd, w_hh, out=dht)
-    return dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh,
-                w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None,
-                w_hh=_prev_gemm(plan, dg, out, h0) if needs["w_hh"] else None,
-                b_ih=dg.sum(0))
+    res = dict(x=np.matmul(dg, w_ih) if needs["x"] else None, h0=dh,
+               w_ih=np.matmul(dg.T, x) if needs["w_ih"] else None,
+               w_hh=_prev_gemm(plan, dg, out, h0) if needs["w_hh"] else None,
+               b_ih=dg.sum(0))
+    _give(dg)
+    return res
 
 
 def _input_names(mode, has_bias, has_proj):
@@ -580,6 +640,8 @@ class RNNLayerOp(Op):
 
     def _release(self):
         super()._release()
+        if self._cache is not None:
+            _give(*self._cache)                         # only this node held them
         self._cache = None
 
     def backward(self, *grads):

@@ -340,8 +340,8 @@ def test_top_level_functions():
     assert top["dropout"](x, 0.5, False) is x
     for name, args in (("dropout", (1.5, True)), ("feature_dropout", (0.5, True)),
                        ("alpha_dropout", (-1, False))):
-        assert outcome(lambda: top[name](ember.ones(3), *args)) == outcome(
-            lambda: getattr(torch, name)(torch.ones(3), *args)), name
+        assert outcome(lambda n=name, a=args: top[n](ember.ones(3), *a)) == outcome(
+            lambda n=name, a=args: getattr(torch, n)(torch.ones(3), *a)), name
     out, mask = top["native_dropout"](x, 0.5, True)
     assert mask.dtype is ember.bool
     np.testing.assert_array_equal(out.numpy() != 0, mask.numpy())

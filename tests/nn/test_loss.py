@@ -762,6 +762,7 @@ ERRORS = [
     ("gaussian-reduction", lambda f: f.gaussian_nll_loss(_x(3), _x(3), _x(3).abs(),
                                                          reduction="x")),
     ("kl-reduction", lambda f: f.kl_div(_x(3), _x(3), reduction="foo")),
+    ("soft-margin-target-grad", lambda f: f.soft_margin_loss(_x(3), rand(3))),
     ("kl-int", lambda f: f.kl_div(_x(3), _idx(1, 2, 3), reduction="sum")),
     ("margin-ranking-dims", lambda f: f.margin_ranking_loss(_x(3), _x(3), _x(3, 1))),
     ("multilabel-margin-target-size", lambda f: f.multilabel_margin_loss(

@@ -4,8 +4,6 @@ parameter gradients, running statistics over several steps, state dicts, reprs, 
 with numerical first and second derivative checks in float64."""
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pytest
 from oracle import assert_close, requires_torch, torch
@@ -86,6 +84,23 @@ def test_batch_norm_matches_torch(dtype, shape, training, affine):
     res = both(lambda L, x, rm, rv, w, b: L.nn.functional.batch_norm(
         x, rm, rv, w, b, training=training, momentum=0.3, eps=1e-3), arrays, grad)
     compare(res, dtype, check=(1, 2))
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["batch_norm", "layer_norm", "group_norm", "instance_norm"])
+@pytest.mark.parametrize("grad", [(1,), (2,), (1, 2)])
+def test_parameter_gradients_without_input_gradient(name, grad):
+    def fn(L, x, w, b):
+        f = getattr(L.nn.functional, name)
+        if name == "batch_norm":
+            return f(x, None, None, w, b, training=True)
+        if name == "layer_norm":
+            return f(x.reshape(3, 4, 2), [2], w[:2], b[:2])
+        if name == "group_norm":
+            return f(x, 2, w, b)
+        return f(x, weight=w, bias=b)
+    res = both(fn, [arr(3, 4, 2), arr(4, seed=1), arr(4, seed=2)], grad)
+    compare(res, np.float64)
 
 
 @requires_torch
@@ -401,8 +416,8 @@ def test_instance_norm_running_stats_of_another_dtype_like_torch():
     arrays = [arr(2, 3, 4), arr(3, seed=1, dtype=np.float32),
               arr(3, seed=2, dtype=np.float32, low=0.5)]
     for use_input_stats in (True, False):
-        res = both(lambda L, x, rm, rv: L.nn.functional.instance_norm(
-            x, rm, rv, use_input_stats=use_input_stats), arrays, [0])
+        res = both(lambda L, x, rm, rv, u=use_input_stats: L.nn.functional.instance_norm(
+            x, rm, rv, use_input_stats=u), arrays, [0])
         compare(res, np.float32, check=(1, 2))
         assert res[0][0].dtype is ember.float64
 
@@ -492,8 +507,8 @@ def test_local_response_norm_layer_and_errors_match_torch():
                                                  f"\\(got {len(shape)} dimensions\\)"):
                 L.nn.functional.local_response_norm(L.zeros(*shape), 2)
     for shape in [(2, 4, 5), (2, 4, 5, 2)]:
-        assert outcome(lambda: F.local_response_norm(ember.zeros(*shape), 0)) == outcome(
-            lambda: torch.nn.functional.local_response_norm(torch.zeros(*shape), 0))
+        assert outcome(lambda s=shape: F.local_response_norm(ember.zeros(*s), 0)) == outcome(
+            lambda s=shape: torch.nn.functional.local_response_norm(torch.zeros(*s), 0))
 
 
 @requires_torch

@@ -75,6 +75,10 @@ MAX_CASES = [
     (2, (1, 1, 6, 6), dict(kernel_size=2, stride=1)),
     (2, (1, 2, 4, 4), dict(kernel_size=4, padding=2)),
     (2, (1, 2, 4, 5), dict(kernel_size=1, stride=2)),
+    # large kernels: reduced one dimension at a time
+    (2, (2, 2, 9, 11), dict(kernel_size=4, stride=2, padding=2, ceil_mode=True)),
+    (2, (1, 2, 11, 12), dict(kernel_size=(5, 4), stride=(3, 1), padding=(2, 1),
+                             dilation=(2, 1))),
     (3, (1, 2, 4, 5, 6), dict(kernel_size=2)),
     (3, (2, 4, 5, 5), dict(kernel_size=3, stride=2, padding=1, ceil_mode=True)),
     (3, (1, 1, 5, 6, 7), dict(kernel_size=(2, 3, 2), stride=(1, 2, 3), padding=(1, 1, 0),
@@ -106,7 +110,8 @@ def test_max_pool_ties_nan_and_inf_match_torch(nd):
     x[rng.random(shape) < 0.1] = np.nan
     x[..., :2] = -np.inf
     for kw in [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1),
-               dict(kernel_size=2, stride=1, padding=1, dilation=2, ceil_mode=True)]:
+               dict(kernel_size=2, stride=1, padding=1, dilation=2, ceil_mode=True),
+               dict(kernel_size=4, stride=3, padding=2, ceil_mode=True)]:
         compare(*fn_pair(f"max_pool{nd}d", return_indices=True, **kw), x, grad=False)
     y = np.full(shape, -np.inf)
     compare(*fn_pair(f"max_pool{nd}d", 3, 2, 1, return_indices=True), y, grad=False)

@@ -7,9 +7,9 @@ state dicts are interchangeable with PyTorch's.
 """
 from __future__ import annotations
 
+from ... import _dtype
 from ...autograd.grad_mode import no_grad
 from ...ops.creation import empty, ones, tensor, zeros
-from ... import _dtype
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter, UninitializedBuffer, UninitializedParameter

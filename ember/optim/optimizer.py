@@ -1,0 +1,528 @@
+"""``Optimizer``: the base class of every optimizer (PyTorch's ``torch.optim.Optimizer``).
+
+An optimizer holds *parameter groups* (``param_groups``: dicts with a ``'params'`` list and
+the group's options) and per-parameter *state* (``state``: a defaultdict keyed by the
+parameter tensor). Subclasses implement ``step``; the update itself is a plain function
+per optimizer (``ember.optim.adam.adam`` ...) that works on the parameters' NumPy arrays in
+place, so a step allocates no autograd graph and keeps each parameter's dtype.
+
+``state_dict()`` replaces parameters by their running index over all groups, as PyTorch
+does, so a state dict saved from one model can be loaded into an optimizer over another
+model with the same parameter layout (also one made by PyTorch, once its tensors are
+converted).
+"""
+from __future__ import annotations
+
+import functools
+import itertools
+import warnings
+from collections import OrderedDict, defaultdict
+from copy import deepcopy
+from itertools import chain
+
+import numpy as np
+
+from .. import _dtype
+from .._tensor import Tensor, _wrap
+from ..autograd.grad_mode import STATE as _GRAD_STATE, enable_grad
+
+__all__ = ["Optimizer", "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
+
+
+class _RequiredParameter:
+    """The default of an option that every parameter group must set itself."""
+
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods: ``remove()`` unregisters the hook."""
+
+    _next_id = itertools.count()
+
+    def __init__(self, hooks_dict):
+        import weakref
+        self.hooks_dict_ref = weakref.ref(hooks_dict)
+        self.id = next(RemovableHandle._next_id)
+
+    def remove(self) -> None:
+        hooks = self.hooks_dict_ref()
+        if hooks is not None and self.id in hooks:
+            del hooks[self.id]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def _add_hook(hooks: OrderedDict, hook, prepend: bool = False) -> RemovableHandle:
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
+_global_optimizer_pre_hooks: OrderedDict = OrderedDict()
+_global_optimizer_post_hooks: OrderedDict = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook) -> RemovableHandle:
+    """Register ``hook(optimizer, args, kwargs)`` to run before every optimizer's ``step``;
+    it may return a replacement ``(args, kwargs)``."""
+    return _add_hook(_global_optimizer_pre_hooks, hook)
+
+
+def register_optimizer_step_post_hook(hook) -> RemovableHandle:
+    """Register ``hook(optimizer, args, kwargs)`` to run after every optimizer's ``step``."""
+    return _add_hook(_global_optimizer_post_hooks, hook)
+
+
+# ---------------------------------------------------------------------------------------
+# helpers shared by the optimizers
+
+def _typename(obj) -> str:
+    if isinstance(obj, Tensor):
+        return obj.type()
+    module = type(obj).__module__
+    name = type(obj).__qualname__
+    return name if module == "builtins" else f"{module}.{name}"
+
+
+def _get_scalar_dtype(is_fused=None):
+    """The dtype of scalar state such as ``state['step']``: float64 when the default dtype
+    is float64, else float32 (always float32 for fused optimizers), as in PyTorch."""
+    if is_fused:
+        return _dtype.float32
+    return _dtype.float64 if _dtype.get_default_dtype() is _dtype.float64 else _dtype.float32
+
+
+def _scalar_tensor(value, dtype=None) -> Tensor:
+    """A 0-d state tensor (``state['step']`` and friends)."""
+    dt = dtype if dtype is not None else _get_scalar_dtype()
+    return _wrap(np.array(value, dtype=dt.np))
+
+
+def _zeros_like(p: Tensor) -> Tensor:
+    return _wrap(np.zeros_like(p._data))
+
+
+def _full_like(p: Tensor, value) -> Tensor:
+    return _wrap(np.full_like(p._data, value))
+
+
+def _to_scalar(x):
+    """A 1-element tensor hyperparameter as a 0-d tensor; anything else unchanged."""
+    if isinstance(x, Tensor) and x._data.ndim != 0:
+        return x.reshape(())
+    return x
+
+
+def _value(x) -> float:
+    """A hyperparameter (a number or a 1-element tensor) as a Python number for the math."""
+    if isinstance(x, Tensor):
+        return x._data.reshape(()).item()
+    return x
+
+
+def _real(arr: np.ndarray) -> np.ndarray:
+    """A complex array as a real array of (re, im) pairs sharing its memory (PyTorch's
+    ``view_as_real``): the optimizers treat the two parts as independent real numbers."""
+    if arr.dtype.kind != "c":
+        return arr
+    return arr[..., None].view(arr.real.dtype)
+
+
+def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
+    """``start += weight * (end - start)`` in place, in the form PyTorch's ``lerp_`` uses
+    (the other side for weights of 0.5 and more keeps the result exact at weight 1)."""
+    diff = np.subtract(end, start)
+    if abs(weight) < 0.5:
+        diff *= weight
+        start += diff
+    else:
+        diff *= 1 - weight
+        np.subtract(end, diff, out=start)
+
+
+def _check_capturable(params, capturable: bool) -> None:
+    # Capturable kernels exist for accelerators only; PyTorch refuses CPU tensors.
+    if capturable and params:
+        raise AssertionError("If capturable=True, params and state_steps must be on supported "
+                             "devices: ['cuda', 'xpu', 'hpu', 'privateuseone', 'xla'].")
+
+
+def _check_fused_dtype(p: Tensor) -> None:
+    if not (p.is_floating_point()):
+        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors "
+                           f"of supported devices: ['mps', 'cuda', 'xpu', 'hpu', 'cpu', "
+                           f"'privateuseone'] but {p.dtype} and {p.device.type}")
+
+
+def _check_flags(differentiable: bool, foreach=None, fused=None) -> None:
+    """Validate the implementation-choice flags PyTorch optimizers take."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+    if differentiable:
+        # The update is computed on the parameters' arrays, outside autograd.
+        raise NotImplementedError("ember.optim: differentiable=True (autograd through the "
+                                  "optimizer step) is not supported")
+
+
+def _check_lr(lr) -> None:
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= _value(lr):
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
+def _use_grad_for_differentiable(func):
+    """Run ``step`` with grad mode off (the update is not part of any graph)."""
+    @functools.wraps(func)
+    def step(self, *args, **kwargs):
+        prev = _GRAD_STATE.enabled
+        _GRAD_STATE.enabled = bool(self.defaults.get("differentiable", False))
+        try:
+            return func(self, *args, **kwargs)
+        finally:
+            _GRAD_STATE.enabled = prev
+    return step
+
+
+def _hook_step(func):
+    """Wrap an optimizer class's ``step`` so that the step pre/post hooks run around it."""
+    @functools.wraps(func)
+    def step(*args, **kwargs):
+        self = args[0]
+        for pre_hook in chain(_global_optimizer_pre_hooks.values(),
+                              self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{func} must return None or a tuple of (new_args, "
+                                       f"new_kwargs), but got {result}.")
+        out = func(*args, **kwargs)
+        self._optimizer_step_code()
+        for post_hook in chain(self._optimizer_step_post_hooks.values(),
+                               _global_optimizer_post_hooks.values()):
+            post_hook(self, args, kwargs)
+        return out
+    step.hooked = True
+    return step
+
+
+_HOOK_DICTS = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
+               "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
+               "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks")
+
+
+class Optimizer:
+    """Base class for all optimizers.
+
+    Args:
+        params (iterable): Tensors to optimize, ``(name, tensor)`` pairs, or dicts (parameter
+            groups, each with a ``'params'`` entry and its own options).
+        defaults (dict): the default value of each option, used where a group does not set it.
+
+    Parameters should come in an ordered collection (a list, ``module.parameters()``): the
+    order ties a state dict's entries to the parameters.
+    """
+
+    def __init__(self, params, defaults: dict) -> None:
+        self.defaults = defaults
+        for name in _HOOK_DICTS:
+            setattr(self, name, OrderedDict())
+        self._patch_step_function()
+
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got " + _typename(params))
+
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list = []
+
+        param_groups = list(params)
+        if len(param_groups) == 0:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(param_groups[0], dict):
+            param_groups = [{"params": param_groups}]
+        for param_group in param_groups:
+            self.add_param_group(param_group)
+
+    # ------------------------------------------------------------------ pickling, printing
+    def __getstate__(self) -> dict:
+        return {"defaults": self.defaults, "state": self.state,
+                "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        for name in _HOOK_DICTS:
+            if name not in self.__dict__:
+                setattr(self, name, OrderedDict())
+        self._patch_step_function()
+        self.defaults.setdefault("differentiable", False)
+
+    def __repr__(self) -> str:
+        text = self.__class__.__name__ + " ("
+        for i, group in enumerate(self.param_groups):
+            text += f"\nParameter Group {i}\n"
+            for key in sorted(group.keys()):
+                if key != "params":
+                    text += f"    {key}: {group[key]}\n"
+        return text + ")"
+
+    # ------------------------------------------------------------------ step and its hooks
+    def _patch_step_function(self) -> None:
+        # As in PyTorch, the concrete class's step is wrapped once, on first use, so hooks
+        # registered on any instance run around it.
+        cls = self.__class__
+        if not getattr(cls.step, "hooked", False):
+            cls.step = _hook_step(cls.step)
+
+    def _optimizer_step_code(self) -> None:
+        """Called after each step (PyTorch's profiler entry point); does nothing."""
+
+    def step(self, closure=None):
+        """Perform one optimization step.
+
+        Args:
+            closure (Callable, optional): re-evaluates the model and returns the loss.
+        """
+        raise NotImplementedError
+
+    def register_step_pre_hook(self, hook) -> RemovableHandle:
+        """Register ``hook(optimizer, args, kwargs)`` to run before ``step``; it may return a
+        replacement ``(args, kwargs)``. Returns a handle with ``remove()``."""
+        return _add_hook(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook) -> RemovableHandle:
+        """Register ``hook(optimizer, args, kwargs)`` to run after ``step``."""
+        return _add_hook(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Register ``hook(optimizer)`` to run before ``state_dict()`` builds the dict."""
+        return _add_hook(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend: bool = False) -> RemovableHandle:
+        """Register ``hook(optimizer, state_dict)``, which may return a replacement dict."""
+        return _add_hook(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend: bool = False):
+        """Register ``hook(optimizer, state_dict)`` to run before loading; it may return a
+        replacement dict."""
+        return _add_hook(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend: bool = False):
+        """Register ``hook(optimizer)`` to run after ``load_state_dict``."""
+        return _add_hook(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
+    def _call_closure(self, closure):
+        if closure is None:
+            return None
+        with enable_grad():
+            return closure()
+
+    # ------------------------------------------------------------------ state dicts
+    def state_dict(self) -> dict:
+        """The optimizer's state as ``{'state': {index: {...}}, 'param_groups': [...]}``.
+
+        Parameters are replaced by their running index over all groups (in each group's
+        ``'params'``), and ``'state'`` is keyed by that index. The state values are the
+        optimizer's own tensors (not copies), as in PyTorch.
+        """
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
+
+        index_of: dict = {}
+        start = 0
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            for i, p in enumerate(group["params"], start):
+                index_of.setdefault(id(p), i)
+            packed["params"] = [index_of[id(p)] for p in group["params"]]
+            start += len(packed["params"])
+            groups.append(packed)
+        state = {(index_of[id(k)] if isinstance(k, Tensor) else k): v
+                 for k, v in self.state.items()}
+        state_dict = {"state": state, "param_groups": groups}
+
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
+
+    @staticmethod
+    def _process_value_according_to_param_policy(param, value, param_id, param_groups,
+                                                 key=None):
+        """A copy of the state tensor ``value`` for ``param``: floating state takes the
+        parameter's dtype, except ``'step'``, which keeps its own (float32 for fused and
+        capturable groups)."""
+        fused = capturable = False
+        for pg in param_groups:
+            if param_id in pg["params"]:
+                fused = pg.get("fused", False)
+                capturable = pg.get("capturable", False)
+                break
+        arr = value._data
+        if key == "step":
+            if capturable or fused:
+                return _wrap(arr.astype(np.float32, copy=True))
+            return _wrap(arr.copy())
+        if param.is_floating_point():
+            return _wrap(arr.astype(param._data.dtype, copy=True))
+        return _wrap(arr.copy())
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Load a state dict made by ``state_dict()`` (of this optimizer class, over
+        parameters of the same layout). State tensors are copied and cast to their
+        parameter's dtype (``'step'`` keeps its own); NumPy arrays are accepted in place of
+        tensors."""
+        state_dict = state_dict.copy()
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+
+        groups = self.param_groups
+        saved_groups = deepcopy(state_dict["param_groups"])
+        if len(groups) != len(saved_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups")
+        if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved_groups)):
+            raise ValueError("loaded state dict contains a parameter group that doesn't match "
+                             "the size of optimizer's group")
+
+        id_map = dict(zip(chain.from_iterable(g["params"] for g in saved_groups),
+                          chain.from_iterable(g["params"] for g in groups)))
+
+        def cast(param, value, param_id=None, key=None):
+            if isinstance(value, np.ndarray):
+                value = _wrap(value)
+            if isinstance(value, Tensor):
+                return Optimizer._process_value_according_to_param_policy(
+                    param, value, param_id, state_dict["param_groups"], key)
+            if isinstance(value, dict):
+                return {k: cast(param, v, param_id, key=k) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return type(value)(cast(param, v, param_id) for v in value)
+            return value
+
+        state: defaultdict = defaultdict(dict)
+        for k, v in state_dict["state"].items():
+            if k in id_map:
+                param = id_map[k]
+                state[param] = cast(param, v, param_id=k)
+            else:
+                state[k] = v
+
+        def update_group(group, new_group):
+            new_group["params"] = group["params"]
+            if "param_names" in group and "param_names" not in new_group:
+                new_group["param_names"] = group["param_names"]
+            return new_group
+
+        param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
+        self.__setstate__({"state": state, "param_groups": param_groups})
+
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
+
+    # ------------------------------------------------------------------ gradients, groups
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset the gradients of all optimized tensors.
+
+        Args:
+            set_to_none (bool): set ``.grad`` to None instead of filling it with zeros (a
+                parameter whose ``.grad`` is None is skipped by ``step``). Default: True.
+        """
+        for group in self.param_groups:
+            for p in group["params"]:
+                g = p._grad
+                if g is None:
+                    continue
+                if set_to_none:
+                    p._grad = None
+                    continue
+                if g.grad_fn is not None:
+                    g.detach_()
+                else:
+                    g._requires_grad = False
+                if g._data.flags.writeable:
+                    g._data.fill(0)
+                    g._vc[0] += 1
+                else:
+                    g._data = np.zeros_like(g._data)
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a parameter group (a dict with ``'params'`` and any options; options it does
+        not set take the optimizer's defaults)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group)}")
+
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            param_group["params"] = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
+        else:
+            param_group["params"] = list(params)
+
+        tensors, names = [], []
+        for param in param_group["params"]:
+            if isinstance(param, tuple):
+                names.append(param[0])
+                tensors.append(param[1])
+            else:
+                tensors.append(param)
+        param_group["params"] = tensors
+        if names:
+            if len(names) != len(tensors):
+                raise ValueError("all optimizer params should be with/without names. Some "
+                                 "param names are missing")
+            param_group["param_names"] = names
+
+        for param in tensors:
+            if not isinstance(param, Tensor):
+                raise TypeError("optimizer can only optimize Tensors, but one of the params "
+                                "is " + _typename(param))
+            if not self.defaults.get("differentiable", None) and not (
+                    param.grad_fn is None or param._retains_grad):
+                raise ValueError("can't optimize a non-leaf Tensor")
+
+        for name, default in self.defaults.items():
+            if default is required and name not in param_group:
+                raise ValueError("parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            param_group.setdefault(name, default)
+
+        if len(tensors) != len({id(p) for p in tensors}):
+            warnings.warn("optimizer contains a parameter group with duplicate parameters; in "
+                          "future, this will cause an error; see "
+                          "github.com/pytorch/pytorch/issues/40967 for more information",
+                          stacklevel=3)
+
+        seen: set = set()
+        for group in self.param_groups:
+            seen.update(id(p) for p in group["params"])
+            if ("param_names" in param_group) != ("param_names" in group):
+                which = "with names" if "param_names" in param_group else "without names"
+                raise ValueError("all optimizer param groups should be with/without names. "
+                                 f"cannot add param group {which} to the optimizer")
+        if any(id(p) in seen for p in tensors):
+            raise ValueError("some parameters appear in more than one parameter group")
+
+        self.param_groups.append(param_group)
