@@ -138,7 +138,7 @@ class _Attention(Op):
                 ds += grad_w._data
             if keep is not None:
                 ds *= keep
-            r = np.multiply(ds, p).sum(axis=-1, keepdims=True)
+            r = np.einsum("...j,...j->...", ds, p)[..., None]     # rowsum(dP' * P)
             ds -= r
             ds *= p                                          # dS
             if mask_grad:
@@ -231,11 +231,17 @@ def _softmax_rows(s: np.ndarray, safe: bool) -> np.ndarray:
     with np.errstate(invalid="ignore"):
         s -= m
         np.exp(s, out=s)
-        z = s.sum(axis=-1, keepdims=True)
+        z = _row_sums(s)
         if safe:
             np.copyto(z, 1, where=z == 0)
         s *= 1 / z
     return s
+
+
+def _row_sums(a: np.ndarray) -> np.ndarray:
+    """``a.sum(-1, keepdims=True)`` as a matrix-vector product: NumPy's reduction over a
+    short last axis pays a per-row overhead that BLAS does not (about 10x here)."""
+    return np.matmul(a, np.ones(a.shape[-1], dtype=a.dtype))[..., None]
 
 
 def _attention(q, k, v, fmask, blocked, scale, dropout_p, safe, weights):

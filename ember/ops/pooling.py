@@ -10,12 +10,15 @@ How the kernels run (NumPy, no loops over batch entries or pixels):
   integer, or 0), then each of the ``prod(kernel_size)`` kernel offsets selects a strided view
   of the padded array that holds that offset's element of every window. Max pooling is a
   running ``np.maximum`` over these views, average pooling a running sum; the loop is over
-  kernel offsets (4 for a 2x2 kernel), each step a full vectorised pass.
+  kernel offsets (4 for a 2x2 kernel), each step a full vectorised pass. Large max-pooling
+  kernels (5x5, 3x3x3) are reduced one dimension at a time instead (``sum(kernel)`` passes
+  rather than ``prod(kernel)``); both orders give the same values and indices.
 * **Max indices** are PyTorch's: the flat position inside each input plane (``h * W + w``),
   the first maximum in window order, the last NaN when the window holds NaNs, and the
   window's first non-padding position when no element exceeds -inf.
-* **Backward**: max pooling scatters the gradient to the argmax positions (one primitive whose
-  own backward gathers at the same positions, so double backward works); average pooling's
+* **Backward**: max pooling scatters the gradient to the argmax positions (a plain indexed
+  write when windows do not overlap, ``np.add.at`` when they do; one primitive whose own
+  backward gathers at the same positions, so double backward works); average pooling's
   backward is its adjoint (the gradient divided by the divisors and added into every window
   position), a primitive whose backward is average pooling again.
 * **Adaptive average pooling** is separable: per pooled dimension it is a linear map, a
@@ -235,7 +238,7 @@ class _Geom:
                                            for j, dd, o, ss in zip(offs, d, out, s))
                        for offs in itertools.product(*[range(kk) for kk in k])]
         self.crop = (Ellipsis,) + tuple(slice(pp, pp + L) for pp, L in zip(p, insp))
-        self.div = None
+        self.div = None               # average pooling: the divisor of every window
 
     def pad(self, x, value):
         """``x`` inside a buffer of the padded shape filled with ``value``."""
@@ -823,7 +826,9 @@ def _unpool_size(x, k, s, p, output_size):
     if output_size is None:
         ret = default
     else:
-        out = list(output_size) if not _is_int(output_size) else [output_size]
+        out = output_size
+        if not hasattr(out, "__len__"):
+            raise TypeError(f"object of type '{type(out).__name__}' has no len()")
         if len(out) == nd + 2:
             out = out[2:]
         if len(out) != nd:
@@ -832,7 +837,7 @@ def _unpool_size(x, k, s, p, output_size):
         for i in range(nd):
             lo, hi = default[i] - s[i], default[i] + s[i]
             if not lo < out[i] < hi:
-                raise ValueError(f'invalid output_size "{output_size}" (dim {i} must be '
+                raise ValueError(f'invalid output_size "{out}" (dim {i} must be '
                                  f"between {lo} and {hi})")
         ret = [int(v) for v in out]
     for i in range(nd):

@@ -78,10 +78,19 @@ def _area_scale(n_in, n_out, align_corners, scale, dt):
     return _scale_value(n_in, n_out, scale, dt)
 
 
-def _nearest_taps(n_in, n_out, scale, exact):
+def _nearest_taps(n_in, n_out, scale, exact, shortcut=False):
+    """Nearest source per output position: ``floor(dst * scale)`` ('nearest') or
+    ``floor((dst + 0.5) * scale)`` ('nearest-exact'), in float32 as PyTorch computes it.
+    ``shortcut``: PyTorch's ``nearest_idx`` special cases (identity when the sizes are equal,
+    ``dst // 2`` when the output is twice the input), which its 2-D forward and every
+    backward use even when the scale factor given says otherwise."""
+    dst = np.arange(n_out)
+    if shortcut and n_out == n_in:
+        return [(dst, None)]
+    if shortcut and n_out == 2 * n_in:
+        return [(dst >> 1, None)]
     f32 = np.float32
     s = _scale_value(n_in, n_out, scale, f32)
-    dst = np.arange(n_out)
     if exact:
         # (dst + 0.5) * scale is formed in double, then floorf'd as a float
         src = np.floor(((dst + 0.5) * np.float64(s)).astype(f32))
@@ -201,10 +210,12 @@ def _adjoint_taps(g, axis, n, taps):
 
 class Resample(Op):
     """Separable resampling: ``plans`` holds ``(axis, input length, taps)`` per resampled
-    dimension, applied last dimension first. Backward: ``ResampleAdjoint``."""
+    dimension, applied last dimension first. Backward: ``ResampleAdjoint`` of
+    ``bwd_plans`` (default: the same plans; PyTorch's backward kernels differ from the
+    forward ones in a few corner cases, see ``_resample``)."""
 
-    def forward(self, x, *, plans, label, out_dtype=None):
-        self.plans, self.label, self.in_shape = plans, label, x.shape
+    def forward(self, x, *, plans, label, out_dtype=None, bwd_plans=None):
+        self.plans, self.label, self.in_shape = bwd_plans or plans, label, x.shape
         work = x
         if out_dtype is not None:            # uint8: computed in float32, rounded after
             work = x.astype(np.float32)
@@ -275,19 +286,27 @@ def _resample(x, mode, out_sizes, scales, align_corners, antialias):
         raise NotImplementedError(f'"{name}" not implemented for \'{_tname(arr)}\'')
     _check_sizes(x, out_sizes)
     dt = np.float64 if kind == np.float64 else np.float32
-    plans = []
+    plans, bwd_plans = [], []
     for d in range(nd):
         n_in, n_out = arr.shape[2 + d], out_sizes[d]
         sc = scales[d] if scales is not None else None
+        bwd = None
         if mode in ("nearest", "nearest-exact"):
-            taps = _nearest_taps(n_in, n_out, sc, mode == "nearest-exact")
+            exact = mode == "nearest-exact"
+            # PyTorch: the 2-D forward and all backward kernels of 'nearest' take the
+            # equal-size / double-size shortcuts, the 1-D and 3-D forwards do not
+            taps = _nearest_taps(n_in, n_out, sc, exact, shortcut=not exact and nd == 2)
+            bwd = _nearest_taps(n_in, n_out, sc, exact, shortcut=not exact)
         elif antialias or mode == "lanczos":
             taps = _aa_taps(n_in, n_out, align_corners, sc, dt, mode)
         elif mode == "bicubic":
             taps = _cubic_taps(n_in, n_out, align_corners, sc, dt)
+            if list(out_sizes) == list(arr.shape[2:]):
+                bwd = [(np.arange(n_out), None)]   # PyTorch's backward copies same sizes
         else:
             taps = _linear_taps(n_in, n_out, align_corners, sc, dt)
         plans.append((2 + d, n_in, taps))
+        bwd_plans.append((2 + d, n_in, bwd if bwd is not None else taps))
     if antialias or mode == "lanczos":
         label = {"bilinear": "UpsampleBilinear2DAaBackward0",
                  "bicubic": "UpsampleBicubic2DAaBackward0"}.get(mode,
@@ -296,7 +315,8 @@ def _resample(x, mode, out_sizes, scales, align_corners, antialias):
         label = _LABELS[mode].format(nd)
     out_dtype = np.uint8 if kind == np.uint8 and mode not in ("nearest", "nearest-exact") \
         else None
-    return Resample.apply(x, plans=tuple(plans), label=label, out_dtype=out_dtype)
+    return Resample.apply(x, plans=tuple(plans), label=label, out_dtype=out_dtype,
+                          bwd_plans=tuple(bwd_plans))
 
 
 def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "nearest",

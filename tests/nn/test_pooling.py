@@ -522,6 +522,8 @@ def _unpool_err_cases():
         ("max_unpool2d", y2, i2, (2,), dict(output_size=(6, 6))),
         ("max_unpool2d", y2, i2 - 5, (2,), dict(output_size=(3, 3))),
         ("max_unpool2d", y2, i2, (2,), dict(output_size=(1, 5, 5))),
+        ("max_unpool2d", y2, i2, (2,), dict(output_size=[1, 1, 5, 7])),
+        ("max_unpool2d", y2, i2, (2,), dict(output_size=5)),
         ("max_unpool2d", y2, i2 + bump, (2,), {}), ("max_unpool2d", y2, i2 - bump, (2,), {}),
         ("max_unpool2d", y2, i2.astype(np.int32), (2,), {}),
         ("max_unpool2d", y2, i2[0], (2,), {}), ("max_unpool2d", y2[0, 0], i2[0, 0], (2,), {}),

@@ -1,0 +1,127 @@
+"""Adamax: Adam with the infinity norm in place of the second moment."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _lerp_, _real,
+                        _scalar_tensor, _use_grad_for_differentiable, _value, _zeros_like)
+
+__all__ = ["Adamax", "adamax"]
+
+
+def _check_betas(eps, betas, weight_decay):
+    if not 0.0 <= eps:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if not 0.0 <= weight_decay:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+class Adamax(Optimizer):
+    """Adamax (PyTorch's ``torch.optim.Adamax``).
+
+    ``m = beta1 m + (1 - beta1) g``, ``u = max(beta2 u, |g| + eps)``,
+    ``p -= lr / (1 - beta1^t) * m / u``.
+
+    Args:
+        params (iterable): parameters or parameter groups.
+        lr (float or Tensor): learning rate. Default: 2e-3.
+        betas (Tuple[float, float]): decay rates of ``m`` and ``u``. Default: (0.9, 0.999).
+        eps (float): added to ``|g|``. Default: 1e-8.
+        weight_decay (float): L2 penalty added to the gradient. Default: 0.
+        foreach (bool, optional): accepted; the update is the same NumPy code.
+        maximize (bool): maximize the objective instead of minimizing it.
+        differentiable (bool): not supported (must be False).
+        capturable (bool): CUDA-graph capture; not available on the CPU.
+    """
+
+    def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 foreach=None, *, maximize=False, differentiable=False, capturable=False):
+        _check_lr(lr)
+        _check_betas(eps, betas, weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+        _check_flags(differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _scalar_tensor(float(p_state["step"]))
+
+    def _init_group(self, group, params, grads, exp_avgs, exp_infs, state_steps):
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            params.append(p)
+            grads.append(p.grad)
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _scalar_tensor(0.0)
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_inf"] = _zeros_like(p)
+            exp_avgs.append(state["exp_avg"])
+            exp_infs.append(state["exp_inf"])
+            state_steps.append(state["step"])
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform one optimization step.
+
+        Args:
+            closure (Callable, optional): re-evaluates the model and returns the loss.
+        """
+        loss = self._call_closure(closure)
+        for group in self.param_groups:
+            params, grads, exp_avgs, exp_infs, state_steps = [], [], [], [], []
+            self._init_group(group, params, grads, exp_avgs, exp_infs, state_steps)
+            beta1, beta2 = group["betas"]
+            adamax(params, grads, exp_avgs, exp_infs, state_steps, eps=group["eps"],
+                   beta1=beta1, beta2=beta2, lr=group["lr"],
+                   weight_decay=group["weight_decay"], foreach=group["foreach"],
+                   maximize=group["maximize"], capturable=group["capturable"])
+        return loss
+
+
+def adamax(params: list, grads: list, exp_avgs: list, exp_infs: list, state_steps: list,
+           foreach=None, maximize=False, differentiable=False, capturable=False,
+           has_complex=False, *, eps: float, beta1: float, beta2: float, lr: float,
+           weight_decay: float) -> None:
+    """The Adamax update on ``params`` and its state (in place), functional form."""
+    _check_capturable(params, capturable)
+    lr = _value(lr)
+    for i, param in enumerate(params):
+        step_t = state_steps[i]._data
+        step_t += 1
+        p = param._data
+        g = grads[i]._data
+        if maximize:
+            g = np.negative(g)
+        if weight_decay != 0:
+            g = g + weight_decay * p
+
+        p, g = _real(p), _real(g)
+        exp_avg, exp_inf = _real(exp_avgs[i]._data), _real(exp_infs[i]._data)
+        _lerp_(exp_avg, g, 1 - beta1)
+        exp_inf *= beta2
+        norm = np.abs(g)
+        norm += eps
+        np.maximum(exp_inf, norm, out=exp_inf)
+
+        clr = lr / (1 - beta1 ** step_t.item())
+        update = np.multiply(exp_avg, -clr, out=norm)
+        update /= exp_inf
+        p += update
+        param._vc[0] += 1

@@ -1,0 +1,129 @@
+"""ASGD: averaged stochastic gradient descent."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr,
+                        _get_scalar_dtype, _real, _scalar_tensor, _use_grad_for_differentiable,
+                        _value, _zeros_like)
+
+__all__ = ["ASGD", "asgd"]
+
+
+class ASGD(Optimizer):
+    """Averaged SGD (PyTorch's ``torch.optim.ASGD``).
+
+    ``p = p (1 - lambd eta) - eta g``; the average ``ax`` tracks ``p`` (a plain copy until
+    step ``t0``, then a running mean with weight ``mu = 1 / max(1, t - t0)``), and
+    ``eta = lr / (1 + lambd lr t)^alpha``.
+
+    Args:
+        params (iterable): parameters or parameter groups.
+        lr (float or Tensor): learning rate. Default: 1e-2.
+        lambd (float): decay term. Default: 1e-4.
+        alpha (float): power of the ``eta`` update. Default: 0.75.
+        t0 (float): the step at which averaging starts. Default: 1e6.
+        weight_decay (float): L2 penalty added to the gradient. Default: 0.
+        foreach (bool, optional): accepted; the update is the same NumPy code.
+        maximize (bool): maximize the objective instead of minimizing it.
+        differentiable (bool): not supported (must be False).
+        capturable (bool): CUDA-graph capture; not available on the CPU.
+    """
+
+    def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
+                 foreach=None, maximize=False, differentiable=False, capturable=False):
+        _check_lr(lr)
+        if not 0.0 <= weight_decay:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
+                        foreach=foreach, maximize=maximize, differentiable=differentiable,
+                        capturable=capturable)
+        super().__init__(params, defaults)
+        _check_flags(differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0:
+                    for key in ("step", "eta", "mu"):
+                        if not isinstance(p_state[key], Tensor):
+                            p_state[key] = _scalar_tensor(float(p_state[key]))
+
+    def _init_group(self, group, params, grads, mus, axs, etas, state_steps):
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            params.append(p)
+            grads.append(p.grad)
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _scalar_tensor(0.0)
+                state["eta"] = _scalar_tensor(_value(group["lr"]), _get_scalar_dtype())
+                state["mu"] = _scalar_tensor(1.0)
+                state["ax"] = _zeros_like(p)
+            mus.append(state["mu"])
+            axs.append(state["ax"])
+            etas.append(state["eta"])
+            state_steps.append(state["step"])
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform one optimization step.
+
+        Args:
+            closure (Callable, optional): re-evaluates the model and returns the loss.
+        """
+        loss = self._call_closure(closure)
+        for group in self.param_groups:
+            params, grads, mus, axs, etas, state_steps = [], [], [], [], [], []
+            self._init_group(group, params, grads, mus, axs, etas, state_steps)
+            asgd(params, grads, axs, mus, etas, state_steps, lambd=group["lambd"],
+                 lr=group["lr"], t0=group["t0"], alpha=group["alpha"],
+                 weight_decay=group["weight_decay"], foreach=group["foreach"],
+                 maximize=group["maximize"], capturable=group["capturable"])
+        return loss
+
+
+def asgd(params: list, grads: list, axs: list, mus: list, etas: list, state_steps: list,
+         foreach=None, maximize=False, differentiable=False, capturable=False,
+         has_complex=False, *, lambd: float, lr: float, t0: float, alpha: float,
+         weight_decay: float) -> None:
+    """The ASGD update on ``params`` and its state (in place), functional form."""
+    _check_capturable(params, capturable)
+    lr = _value(lr)
+    for i, param in enumerate(params):
+        step_t = state_steps[i]._data
+        step_t += 1
+        p = param._data
+        g = grads[i]._data
+        if maximize:
+            g = np.negative(g)
+        if weight_decay != 0:
+            g = g + weight_decay * p
+
+        p, g, ax = _real(p), _real(g), _real(axs[i]._data)
+        eta = etas[i]._data
+        eta_value = eta.item()
+        p *= 1 - lambd * eta_value
+        p += g * -eta_value
+        param._vc[0] += 1
+
+        mu = mus[i]._data
+        if mu.item() != 1:
+            # (p - ax) * mu with mu a 0-d tensor: the result keeps p's dtype
+            diff = np.subtract(p, ax)
+            diff *= mu
+            ax += diff
+        else:
+            ax[...] = p
+
+        step = step_t.item()
+        eta[...] = lr / ((1 + lambd * lr * step) ** alpha)
+        mu[...] = 1 / max(1, step - t0)

@@ -1,0 +1,142 @@
+"""RAdam: Adam with a rectified (variance-corrected) adaptive learning rate."""
+from __future__ import annotations
+
+import numpy as np
+
+from .._tensor import Tensor
+from .adamax import _check_betas
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _lerp_, _real,
+                        _scalar_tensor, _use_grad_for_differentiable, _value, _zeros_like)
+
+__all__ = ["RAdam", "radam"]
+
+
+class RAdam(Optimizer):
+    """RAdam (PyTorch's ``torch.optim.RAdam``).
+
+    With ``rho_inf = 2 / (1 - beta2) - 1`` and
+    ``rho_t = rho_inf - 2 t beta2^t / (1 - beta2^t)``: while ``rho_t <= 5`` the step is
+    plain momentum, ``p -= lr * m / (1 - beta1^t)``; afterwards it is the Adam step scaled
+    by the rectification ``r_t = sqrt((rho_t - 4)(rho_t - 2) rho_inf /
+    ((rho_inf - 4)(rho_inf - 2) rho_t))``.
+
+    Args:
+        params (iterable): parameters or parameter groups.
+        lr (float or Tensor): learning rate. Default: 1e-3.
+        betas (Tuple[float, float]): decay rates of the moment averages.
+            Default: (0.9, 0.999).
+        eps (float): added to the denominator. Default: 1e-8.
+        weight_decay (float): weight decay. Default: 0.
+        decoupled_weight_decay (bool): AdamW-style weight decay. Default: False.
+        foreach (bool, optional): accepted; the update is the same NumPy code.
+        maximize (bool): maximize the objective instead of minimizing it.
+        capturable (bool): CUDA-graph capture; not available on the CPU.
+        differentiable (bool): not supported (must be False).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 decoupled_weight_decay=False, *, foreach=None, maximize=False,
+                 capturable=False, differentiable=False):
+        _check_lr(lr)
+        _check_betas(eps, betas, weight_decay)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                        maximize=maximize, foreach=foreach, capturable=capturable,
+                        decoupled_weight_decay=decoupled_weight_decay,
+                        differentiable=differentiable)
+        super().__init__(params, defaults)
+        _check_flags(differentiable)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for group in self.param_groups:
+            group.setdefault("foreach", None)
+            group.setdefault("maximize", False)
+            group.setdefault("differentiable", False)
+            group.setdefault("decoupled_weight_decay", False)
+            group.setdefault("capturable", False)
+            for p in group["params"]:
+                p_state = self.state.get(p, [])
+                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
+                    p_state["step"] = _scalar_tensor(float(p_state["step"]))
+
+    def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, state_steps):
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            params.append(p)
+            grads.append(p.grad)
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = _scalar_tensor(0.0)
+                state["exp_avg"] = _zeros_like(p)
+                state["exp_avg_sq"] = _zeros_like(p)
+            exp_avgs.append(state["exp_avg"])
+            exp_avg_sqs.append(state["exp_avg_sq"])
+            state_steps.append(state["step"])
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform one optimization step.
+
+        Args:
+            closure (Callable, optional): re-evaluates the model and returns the loss.
+        """
+        loss = self._call_closure(closure)
+        for group in self.param_groups:
+            params, grads, exp_avgs, exp_avg_sqs, state_steps = [], [], [], [], []
+            self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, state_steps)
+            beta1, beta2 = group["betas"]
+            radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, beta1=beta1,
+                  beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
+                  eps=group["eps"], maximize=group["maximize"], foreach=group["foreach"],
+                  capturable=group["capturable"],
+                  decoupled_weight_decay=group["decoupled_weight_decay"])
+        return loss
+
+
+def radam(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, state_steps: list,
+          decoupled_weight_decay=False, foreach=None, differentiable=False, capturable=False,
+          has_complex=False, maximize=False, *, beta1: float, beta2: float, lr: float,
+          weight_decay: float, eps: float) -> None:
+    """The RAdam update on ``params`` and its state (in place), functional form."""
+    _check_capturable(params, capturable)
+    lr = _value(lr)
+    for i, param in enumerate(params):
+        step_t = state_steps[i]._data
+        step_t += 1
+        step = step_t.item()
+        p = param._data
+        g = grads[i]._data
+        if maximize:
+            g = np.negative(g)
+        if weight_decay != 0:
+            if decoupled_weight_decay:
+                p *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * p
+
+        p, g = _real(p), _real(g)
+        exp_avg, exp_avg_sq = _real(exp_avgs[i]._data), _real(exp_avg_sqs[i]._data)
+        _lerp_(exp_avg, g, 1 - beta1)
+        exp_avg_sq *= beta2
+        sq = g * (1 - beta2)
+        sq *= g
+        exp_avg_sq += sq
+
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        update = exp_avg / bias_correction1
+        update *= lr
+
+        rho_inf = 2 / (1 - beta2) - 1
+        rho_t = rho_inf - 2 * step * (beta2 ** step) / bias_correction2
+        if rho_t > 5.0:
+            rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
+                    / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
+            adaptive_lr = np.sqrt(exp_avg_sq, out=sq)
+            adaptive_lr += eps
+            np.divide(bias_correction2 ** 0.5, adaptive_lr, out=adaptive_lr)
+            update *= adaptive_lr
+            update *= rect
+        p -= update
+        param._vc[0] += 1
