@@ -27,7 +27,6 @@ import warnings
 
 import numpy as np
 
-from .._dtype import NP_TO_DTYPE
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import STATE
 from ._op import Op
@@ -101,10 +100,6 @@ def _check_tensor(x, fn, arg, pos):
                         f"{type(x).__name__}")
 
 
-def _kind(x: Tensor) -> str:
-    return x._data.dtype.kind
-
-
 def _is_float(x: Tensor) -> bool:
     return x._data.dtype.kind in "fc"
 
@@ -161,10 +156,6 @@ def _broadcast_to_input(other: Tensor, input_shape) -> None:
     if shape != tuple(input_shape):
         raise RuntimeError(f"output with shape {list(input_shape)} doesn't match the broadcast "
                            f"shape {list(shape)}")
-
-
-def _scalar_type(dt) -> str:
-    return NP_TO_DTYPE[np.dtype(dt)]._legacy[:-6]
 
 
 # =======================================================================================
@@ -560,8 +551,8 @@ class _CrossEntropy(_ClassIndexLoss):
 
     Backward: ``(softmax(x) - onehot(t)) * coef * grad``. When no graph is being recorded
     this is NumPy on ``exp(x - max)`` kept from the forward pass (one multiply by
-    ``coef * grad / sum(exp)`` and one indexed subtract); under ``create_graph`` it is written in ember ops (``softmax`` of the saved
-    input), so double backward works."""
+    ``coef * grad / sum(exp)`` and one indexed subtract); under ``create_graph`` it is
+    written in ember ops (``softmax`` of the saved input), so double backward works."""
 
     save_inputs = (0,)
 
@@ -582,6 +573,10 @@ class _CrossEntropy(_ClassIndexLoss):
         # (one pass), and a forward without backward never pays for it
         self.exp, self.expsum = e, s
         return self._reduce_picked(picked, x.dtype)
+
+    def _release(self):
+        super()._release()
+        self.exp = self.expsum = None          # freed with the saved input, as in PyTorch
 
     def backward(self, grad):
         dt = self._input_meta[0][1].np
@@ -1125,23 +1120,25 @@ def _default_distance():
 _CTC_WHERE = " (while checking arguments for ctc_loss_allocate_outputs)"
 
 
-def _exp_floor(d):
-    """``exp(d)`` with results below ``e^-700`` flushed to 0. NumPy's exp is about 100x
-    slower on -inf and on arguments whose result is subnormal; here such terms are added to
-    terms of order 1 (or are probabilities), so dropping them changes nothing."""
-    e = np.exp(np.maximum(d, -700.0))
-    e *= d > -700.0
-    return e
+# "minus infinity" inside the recursions: a finite stand-in, so that the log-sum-exp needs no
+# special case for all-impossible states (NumPy's exp is also ~10x slower on -inf, ~100x on
+# arguments with a subnormal result). Anything below _NEG_HALF is read back as -inf.
+_NEG = -1e300
+_NEG_HALF = -1e299
 
 
-def _lse3(a, b, c):
-    """Elementwise ``log(exp(a) + exp(b) + exp(c))``; -inf where all three are -inf."""
-    m = np.maximum(np.maximum(a, b), c)
-    np.maximum(m, -1e300, out=m)                 # all -inf: stays finite, the log gives -inf
-    s = _exp_floor(a - m)
-    s += _exp_floor(b - m)
-    s += _exp_floor(c - m)
-    return np.log(s) + m
+def _lse3_step(buf):
+    """``log(exp(buf[0]) + exp(buf[1]) + exp(buf[2]))`` for a ``(3, N, L)`` scratch buffer
+    (overwritten). Terms more than 700 below the largest one are dropped: they cannot change
+    a float64 sum that contains 1."""
+    m = buf.max(axis=0)
+    buf -= m
+    np.maximum(buf, -700.0, out=buf)
+    np.exp(buf, out=buf)
+    s = buf.sum(axis=0)
+    np.log(s, out=s)
+    s += m
+    return s
 
 
 class _CTCLoss(Op):
@@ -1149,8 +1146,9 @@ class _CTCLoss(Op):
 
     The targets (padded to ``(N, S)``) are extended with blanks to ``L = 2S + 1`` labels
     ``l'``. Forward: ``alpha[t, s] = lse(alpha[t-1, s], alpha[t-1, s-1], alpha[t-1, s-2] if
-    l'[s] != l'[s-2]) + lp[t, l'[s]]`` for all samples and positions at once; the loss is
-    ``-lse(alpha[T_n-1, 2 S_n], alpha[T_n-1, 2 S_n - 1])``. The recursions run in float64.
+    l'[s] != l'[s-2]) + lp[t, l'[s]]`` for all samples and positions at once (a loop over
+    time only); the loss is ``-lse(alpha[T_n-1, 2 S_n], alpha[T_n-1, 2 S_n - 1])``. The
+    recursions run in float64.
 
     Backward: beta is the mirror recursion from each sample's last frame. With the state
     occupancy ``q[t, s] = exp(alpha + beta - lp[t, l'[s]] + nll)``, PyTorch's gradient is
@@ -1168,34 +1166,37 @@ class _CTCLoss(Op):
         il, tl = input_lengths, target_lengths
         ext = np.full((N, L), blank, dtype=np.int64)
         ext[:, 1::2] = targets
-        n_idx = np.arange(N)[:, None]
-        lpe = lp[:, n_idx, ext].astype(np.float64)               # (T, N, L)
+        lpe = lp[:, np.arange(N)[:, None], ext].astype(np.float64)    # (T, N, L)
+        np.maximum(lpe, _NEG, out=lpe)
         s = np.arange(L)
         skip = np.zeros((N, L), dtype=bool)                      # s-2 -> s allowed
         skip[:, 2:] = (s[2:] % 2 == 1) & (ext[:, 2:] != ext[:, :-2])
-        ninf = -np.inf
+        skip_pen = np.where(skip, 0.0, _NEG)
         tok = _quiet()
         try:
-            alpha = np.full((T, N, L), ninf)
+            # alpha behind two "-inf" columns, so that s-1 and s-2 are plain slices
+            ap = np.full((T, N, L + 2), _NEG)
             if T:
-                alpha[0, :, 0] = lpe[0, :, 0]
+                ap[0, :, 2] = lpe[0, :, 0]
                 if L > 1:
-                    alpha[0, :, 1] = np.where(tl > 0, lpe[0, :, 1], ninf)
-            # prev holds alpha[t-1] behind two -inf columns: s-1 and s-2 are plain slices
-            prev = np.full((N, L + 2), ninf)
-            prev[:, 2:] = alpha[0] if T else ninf
+                    ap[0, :, 3] = np.where(tl > 0, lpe[0, :, 1], _NEG)
+            buf = np.empty((3, N, L))
             for t in range(1, T):
-                a2 = np.where(skip, prev[:, :-2], ninf)
-                cur = _lse3(prev[:, 2:], prev[:, 1:-1], a2)
+                prev = ap[t - 1]
+                buf[0] = prev[:, 2:]
+                buf[1] = prev[:, 1:-1]
+                np.add(prev[:, :-2], skip_pen, out=buf[2])
+                cur = _lse3_step(buf)
                 cur += lpe[t]
-                alpha[t] = cur
-                prev[:, 2:] = cur
-            last = np.maximum(il - 1, 0)
+                np.maximum(cur, _NEG, out=cur)
+                ap[t, :, 2:] = cur
+            alpha = ap[:, :, 2:]
             rows = np.arange(N)
-            a_end = alpha[last, rows] if T else np.full((N, L), ninf)  # (N, L)
+            a_end = alpha[np.maximum(il - 1, 0), rows] if T else np.full((N, L), _NEG)
             l_blank = a_end[rows, 2 * tl]
-            l_label = np.where(tl > 0, a_end[rows, np.maximum(2 * tl - 1, 0)], ninf)
-            nll = -np.logaddexp(l_blank, l_label)
+            l_label = np.where(tl > 0, a_end[rows, np.maximum(2 * tl - 1, 0)], _NEG)
+            ll = np.logaddexp(l_blank, l_label)
+            nll = np.where(ll < _NEG_HALF, np.inf, -ll)
             nll = np.where(il == 0, np.where(tl == 0, 0.0, np.inf), nll)
         finally:
             _loud(tok)
@@ -1211,6 +1212,10 @@ class _CTCLoss(Op):
         (lp,) = self.saved_tensors
         return _CTCLossBackward.apply(grad, lp, fwd=self)
 
+    def _release(self):
+        super()._release()
+        self.alpha = self.lpe = None           # freed with the saved input, as in PyTorch
+
     def name(self):
         return "CtcLossBackward0"
 
@@ -1225,36 +1230,37 @@ class _CTCLossBackward(Op):
         il, tl, nll = fwd.il, fwd.tl, fwd.nll
         L = ext.shape[1]
         rows = np.arange(N)
-        ninf = -np.inf
         tok = _quiet()
         try:
             # beta[t, s]: log-probability of emitting the rest from state s at time t (lp at t
-            # included, as in alpha)
-            beta = np.full((T, N, L), ninf)
-            init = np.full((N, L), ninf)
-            init[rows, 2 * tl] = lpe[np.maximum(il - 1, 0), rows, 2 * tl]
+            # included, as in alpha); kept before two "-inf" columns (s+1, s+2 are slices)
+            bp = np.full((T + 1, N, L + 2), _NEG)
+            init = np.full((N, L), _NEG)
+            last = np.maximum(il - 1, 0)
+            init[rows, 2 * tl] = lpe[last, rows, 2 * tl]
             has_label = tl > 0
             sl = np.maximum(2 * tl - 1, 0)
-            init[rows[has_label], sl[has_label]] = lpe[np.maximum(il - 1, 0), rows,
-                                                       sl][has_label]
-            skip_up = np.zeros((N, L), dtype=bool)               # s -> s+2 allowed
-            skip_up[:, :-2] = skip[:, 2:]
-            # nxt holds beta[t+1] before two -inf columns: s+1 and s+2 are plain slices
-            nxt = np.full((N, L + 2), ninf)
+            init[rows[has_label], sl[has_label]] = lpe[last, rows, sl][has_label]
+            skip_pen = np.full((N, L), _NEG)                     # s -> s+2 allowed
+            skip_pen[:, :-2] = np.where(skip[:, 2:], 0.0, _NEG)
             end = (il - 1)[:, None]
+            buf = np.empty((3, N, L))
             for t in range(T - 1, -1, -1):
-                b2 = np.where(skip_up, nxt[:, 2:], ninf)
-                rec = _lse3(nxt[:, :L], nxt[:, 1:-1], b2)
+                nxt = bp[t + 1]
+                buf[0] = nxt[:, :L]
+                buf[1] = nxt[:, 1:-1]
+                np.add(nxt[:, 2:], skip_pen, out=buf[2])
+                rec = _lse3_step(buf)
                 rec += lpe[t]
-                cur = np.where(t == end, init, np.where(t < end, rec, ninf))
-                beta[t] = cur
-                nxt[:, :L] = cur
+                np.maximum(rec, _NEG, out=rec)
+                bp[t, :, :L] = np.where(t == end, init, np.where(t < end, rec, _NEG))
+            beta = bp[:T, :, :L]
             ab = alpha + beta
             ab -= lpe
             ab += nll[None, :, None]
-            occ = _exp_floor(ab)                                        # (T, N, L)
-            lpd = lp.astype(np.float64)
-            gr = np.exp(lpd)
+            np.maximum(ab, -700.0, out=ab)                 # (ab is ~-2e300 where impossible)
+            occ = np.exp(ab, out=ab)                       # (T, N, L) state occupancies
+            gr = np.exp(lp.astype(np.float64))
             # sum the occupancy of the states of each class: blanks at once, then the labels
             # by a sort-and-reduceat scatter over flat (sample, class) columns
             gr[:, :, fwd.blank] -= occ[:, :, 0::2].sum(axis=2)

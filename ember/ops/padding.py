@@ -154,7 +154,7 @@ def _constant(input, pad, value, fn="pad", pos=4):
     pairs = _pairs(pad, len(shape))
     lead = len(shape) - len(pairs)
     for (lo, hi), s in zip(pairs, shape[lead:]):
-        if s + lo + hi < 0:
+        if s + min(lo, 0) + min(hi, 0) < 0:          # the crops come first
             raise RuntimeError("narrow(): length must be non-negative.")
     return ConstantPad.apply(input, pairs=pairs, value=v)
 
@@ -220,7 +220,8 @@ class IndexPad(Op):
 
     def forward(self, x, *, idxs, label):
         self.idxs, self.label, self.in_shape = idxs, label, x.shape
-        return _gather_np(x, idxs)
+        y = _gather_np(x, idxs)
+        return np.array(y, copy=True) if y is x else y    # always a new tensor
 
     def backward(self, grad):
         return IndexPadAdjoint.apply(grad, idxs=self.idxs, in_shape=self.in_shape,

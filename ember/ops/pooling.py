@@ -267,8 +267,23 @@ def _outer_sum(parts):
     return np.asarray(total)
 
 
+def _is_float(dtype) -> bool:
+    """Floating point, including bfloat16 (an ``ml_dtypes`` extension type, kind 'V')."""
+    return dtype.kind == "f" or dtype.name == "bfloat16"
+
+
 def _lowest(dtype):
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+    return -np.inf if _is_float(dtype) else np.iinfo(dtype).min
+
+
+def _widened(fn):
+    """Run an averaging kernel on 16-bit floats in float32 and round the result once
+    (PyTorch accumulates half and bfloat16 in float)."""
+    def run(x, *args, **kwargs):
+        if _is_float(x.dtype) and x.dtype.itemsize == 2:
+            return fn(x.astype(np.float32), *args, **kwargs).astype(x.dtype)
+        return fn(x, *args, **kwargs)
+    return run
 
 
 # ---------------------------------------------------------------------------------------
@@ -313,7 +328,7 @@ def _max_stage(cur, off, axis, sels, coefs, odt):
     for j in range(k - 2, -1, -1):
         eq = views[j] == m
         new -= eq * (new - cand[j])
-    if m.dtype.kind == "f" and np.isnan(m).any():
+    if _is_float(m.dtype) and np.isnan(m).any():
         for j in range(k):
             nan = np.isnan(views[j])
             new[nan] = np.broadcast_to(cand[j], m.shape)[nan]
@@ -351,7 +366,8 @@ def _max_separable(x, geo, want_idx):
 
 
 def _max_with_indices(x, geo):
-    """Values and PyTorch's flat per-plane indices of windowed max pooling."""
+    """Values and PyTorch's flat per-plane indices of windowed max pooling, and whether
+    some index lies outside its window (a window wholly in the padding)."""
     low = _lowest(x.dtype)
     strides = geo.plane_strides()
     starts = geo.window_starts()
@@ -372,7 +388,7 @@ def _max_with_indices(x, geo):
     for j in range(K - 2, -1, -1):
         eq = views[j] == cur
         arg -= eq * (arg - adt(j))
-    if x.dtype.kind == "f":
+    if _is_float(x.dtype):
         nan = np.isnan(cur)
         if nan.any():                          # PyTorch keeps the last NaN of a window
             for j in range(K):
@@ -399,13 +415,28 @@ def _fix_lowest(cur, idx, geo, low, starts, strides):
     """Windows whose maximum is the lowest value (all -inf, or padding): PyTorch's index is
     the window's first position inside the input."""
     low_win = cur == low
+    aliased = False
     if low_win.any():
         # nothing exceeds the lowest value: PyTorch's index is the window's first position
-        # inside the input (skipping left padding in steps of the dilation)
-        first = _outer_sum([np.where(st < 0, st + (-st + dd - 1) // dd * dd, st) * w
-                            for st, dd, w in zip(starts, geo.d, strides)])
+        # inside the input (skipping left padding in steps of the dilation); for a window
+        # wholly in the padding that position lies outside the input (see _drop_outside)
+        firsts = [np.where(st < 0, st + (-st + dd - 1) // dd * dd, st)
+                  for st, dd in zip(starts, geo.d)]
+        first = _outer_sum([f * w for f, w in zip(firsts, strides)])
         idx = np.where(low_win, np.broadcast_to(first, idx.shape), idx)
-    return cur, idx
+        aliased = any((f >= L).any() for f, L in zip(firsts, geo.insp))
+    return cur, idx, aliased
+
+
+def _drop_outside(pos, total):
+    """A window lying wholly in the padding (possible with dilation and ceil_mode) gets
+    PyTorch's index of its first would-be position, which may lie past its plane. PyTorch
+    then adds the gradient at that flat position (into the next plane); past the end of
+    the input it is dropped here (PyTorch writes out of bounds). Returns the positions with
+    those set to -1, and whether there were any."""
+    if pos.size == 0 or pos.max() < total:
+        return pos, False
+    return np.where(pos >= total, -1, pos), True
 
 
 def _positions(idx, lead_shape, plane_size):
@@ -416,10 +447,13 @@ def _positions(idx, lead_shape, plane_size):
     return idx + planes.reshape(tuple(lead_shape) + (1,) * (idx.ndim - len(lead_shape)))
 
 
-def _scatter(g, pos, shape, unique):
-    """Zeros of ``shape`` with ``g`` added at flat positions ``pos``."""
+def _scatter(g, pos, shape, unique, dropped=False):
+    """Zeros of ``shape`` with ``g`` added at flat positions ``pos`` (-1: dropped)."""
     n = int(np.prod(shape, dtype=np.int64))
     out = np.zeros(n, dtype=g.dtype)
+    if dropped:
+        keep = pos >= 0
+        pos, g = pos[keep], np.broadcast_to(g, keep.shape)[keep]
     if unique:                       # positions never repeat (non-overlapping windows)
         out[pos.reshape(-1)] = g.reshape(-1)
     else:                            # (NumPy 2's add.at beats bincount, and keeps the dtype)
@@ -432,13 +466,13 @@ class _MaxScatter(Op):
     argmax positions. Its backward gathers at the same positions. ``names`` is the pair
     (gather's node name, scatter's node name) shared by the two."""
 
-    def forward(self, g, pos, shape, unique, names):
-        self.pos, self.names = pos, names
-        self.unique = unique
-        return _scatter(g, pos, shape, unique)
+    def forward(self, g, pos, shape, unique, names, dropped=False):
+        self.pos, self.names, self.unique, self.dropped = pos, names, unique, dropped
+        return _scatter(g, pos, shape, unique, dropped)
 
     def backward(self, grad):
-        return _MaxGather.apply(grad, pos=self.pos, unique=self.unique, names=self.names)
+        return _MaxGather.apply(grad, pos=self.pos, unique=self.unique, names=self.names,
+                                dropped=self.dropped)
 
     def name(self):
         return self.names[1]
@@ -448,14 +482,16 @@ class _MaxGather(Op):
     """``x.ravel()[pos]`` with ``pos``'s shape (max pooling for known argmax positions,
     and the gradient of max unpooling). Its backward scatters back."""
 
-    def forward(self, x, pos, unique, names):
-        self.pos, self.names, self.unique = pos, names, unique
+    def forward(self, x, pos, unique, names, dropped=False):
+        self.pos, self.names, self.unique, self.dropped = pos, names, unique, dropped
         self.in_shape = x.shape
+        if dropped:                               # dropped positions (-1) read 0
+            return np.where(pos >= 0, np.take(x.reshape(-1), np.maximum(pos, 0)), 0)
         return np.take(x.reshape(-1), pos)
 
     def backward(self, grad):
         return _MaxScatter.apply(grad, pos=self.pos, shape=self.in_shape,
-                                 unique=self.unique, names=self.names)
+                                 unique=self.unique, names=self.names, dropped=self.dropped)
 
     def name(self):
         return self.names[0]
@@ -469,7 +505,7 @@ class _MaxPool(Op):
     def forward(self, x, geo, name, returned):
         self.geo, self._name = geo, name
         self.in_shape = x.shape
-        vals, idx = _max_with_indices(x, geo)
+        vals, idx, self.aliased = _max_with_indices(x, geo)
         # indices handed to the caller may be modified in place: backward keeps its own
         self.idx = idx.copy() if returned else idx
         return vals, idx
@@ -477,9 +513,16 @@ class _MaxPool(Op):
     def backward(self, grad, _):
         geo = self.geo
         lead = self.in_shape[:len(self.in_shape) - geo.nd]
-        pos = _positions(self.idx, lead, int(np.prod(geo.insp, dtype=np.int64)))
-        return _MaxScatter.apply(grad, pos=pos, shape=self.in_shape, unique=not geo.overlap,
-                                 names=(self._name, self._name[:-1] + "Backward0"))
+        plane = int(np.prod(geo.insp, dtype=np.int64))
+        pos = _positions(self.idx, lead, plane)
+        dropped = False
+        if geo.padded:
+            pos, dropped = _drop_outside(pos, plane * math.prod(lead))
+        # (aliased positions of all-padding windows may repeat: no plain assignment then)
+        return _MaxScatter.apply(grad, pos=pos, shape=self.in_shape,
+                                 unique=not (geo.overlap or dropped or self.aliased),
+                                 names=(self._name, self._name[:-1] + "Backward0"),
+                                 dropped=dropped)
 
     def name(self):
         return self._name
@@ -526,7 +569,7 @@ def _window_sum(x, geo):
 
 
 def _divide(s, div, override):
-    if s.dtype.kind == "f":
+    if _is_float(s.dtype):
         if override is not None:
             s /= s.dtype.type(override)
         else:
@@ -553,13 +596,27 @@ def _window_adjoint(g, geo, in_shape):
     return buf[geo.crop] if geo.padded else buf
 
 
+@_widened
+def _avg_forward(x, geo, override):
+    return _divide(_window_sum(x, geo), geo.div, override)
+
+
+@_widened
+def _avg_adjoint(g, geo, override, in_shape):
+    if override is not None:
+        g = g / g.dtype.type(override)
+    else:
+        g = g / geo.div.astype(g.dtype)
+    return _window_adjoint(g, geo, in_shape)
+
+
 class _AvgPool(Op):
     """Windowed average pooling; its backward is ``_AvgPoolAdjoint``."""
 
     def forward(self, x, geo, override, name):
         self.geo, self.override, self._name = geo, override, name
         self.in_shape = x.shape
-        return _divide(_window_sum(x, geo), geo.div, override)
+        return _avg_forward(x, geo, override)
 
     def backward(self, grad):
         return _AvgPoolAdjoint.apply(grad, geo=self.geo, override=self.override,
@@ -575,11 +632,7 @@ class _AvgPoolAdjoint(Op):
 
     def forward(self, g, geo, override, in_shape, name):
         self.geo, self.override, self._name = geo, override, name
-        if override is not None:
-            g = g / g.dtype.type(override)
-        else:
-            g = g / geo.div.astype(g.dtype)
-        return _window_adjoint(g, geo, in_shape)
+        return _avg_adjoint(g, geo, override, in_shape)
 
     def backward(self, grad):
         return _AvgPool.apply(grad, geo=self.geo, override=self.override, name=self._name)
@@ -611,7 +664,7 @@ def _max_pool_checked(x, nd, shape, k, s, p, d, ceil_mode, return_indices,
     _shape_checks(shape, nd, k, s, p, d, out,
                   fn3d="max_pool3d_with_indices_out_cpu_template")
     dt = x._data.dtype
-    if dt.kind not in "fiu":
+    if not (_is_float(dt) or dt.kind in "iu"):
         raise NotImplementedError(f'"max_pool{nd}d" not implemented for \'{_tname(x._data)}\'')
     # 1-d pooling runs on the real (not unsqueezed) array: drop the dummy H dimension
     if spatial_from is not None:
@@ -701,7 +754,7 @@ def max_pool1d(input: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         o -= 1
     if o <= 0:
         raise RuntimeError(f"{pre} Invalid computed output size: {o}")
-    if x.dtype.kind != "f":
+    if not _is_float(x.dtype):
         raise NotImplementedError(f'"max_pool1d_impl" not implemented for \'{_tname(x)}\'')
     geo = _Geom((x.shape[-1],), (k,), (s,), (p,), (d,), (o,))
     if input._requires_grad and STATE.enabled:
@@ -742,7 +795,7 @@ def _avg_pool(x, nd, shape, k, s, p, ceil_mode, count_include_pad, divisor_overr
     out = tuple(_out_size(L, kk, pp, ss, 1, ceil_mode) for L, kk, pp, ss in zip(sp, k, p, s))
     _shape_checks(shape, nd, k, s, p, (1,) * nd, out, fn3d="avg_pool3d", avg3d=nd == 3)
     dt = x._data.dtype
-    if (dt.kind != "f" and dt != np.int64) or (nd == 3 and dt == np.float16):
+    if (not _is_float(dt) and dt != np.int64) or (nd == 3 and dt.itemsize == 2):
         kernel = {2: "avg_pool2d", 3: "avg_pool3d_out_frame"}[nd]
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x._data)}\'')
     if spatial_from is not None:
@@ -890,7 +943,7 @@ def _max_unpool(input, indices, nd, out_sp, squeeze_last=False):
             raise RuntimeError(f"{fn}_forward_out_cpu(): Expected input to have non-zero size "
                                f"for non-batch dimensions, but got {_shape_str(x_shape)} with "
                                f"dimension {i} being empty.")
-    if x.dtype.kind != "f":
+    if not _is_float(x.dtype):
         raise NotImplementedError(f'"max_unpool{nd}d" not implemented for \'{_tname(x)}\'')
     plane = int(np.prod(out_sp, dtype=np.int64))
     bad = (idx < 0) | (idx >= plane)
@@ -972,6 +1025,7 @@ def _strided_axis_sum(x, axis, k):
     return x.reshape(shape).sum(axis=axis + 1)
 
 
+@_widened
 def _adaptive_avg_np(x, insp, outsp, adjoint=False):
     """Adaptive average pooling (or its adjoint) as one linear map per pooled dimension."""
     nd = len(insp)
@@ -1049,7 +1103,7 @@ class _AdaptiveMaxPool(Op):
             # uniform windows: plain max pooling with kernel = stride = in / out
             k = tuple(L // o for L, o in zip(insp, outsp))
             geo = _Geom(insp, k, k, (0,) * len(k), (1,) * len(k), tuple(outsp))
-            vals, idx = _max_with_indices(x, geo)
+            vals, idx, _ = _max_with_indices(x, geo)
             self.unique = True
         else:
             vals, idx = _adaptive_max_np(x, insp, outsp)
@@ -1116,7 +1170,7 @@ def _adaptive_avg(input, nd, output_size, fn, report_shape=None, spatial_from=No
             raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
                                f"dimensions, but input has sizes {_shape_str(shape)} with "
                                f"dimension {i} being empty")
-    if x.dtype.kind != "f":
+    if not _is_float(x.dtype):
         kernel = fn if nd == 2 else "adaptive_avg_pool3d_cpu"
         raise NotImplementedError(f'"{kernel}" not implemented for \'{_tname(x)}\'')
     insp = x.shape[x.ndim - real_nd:]
@@ -1177,7 +1231,7 @@ def _adaptive_max(input, nd, output_size, fn, return_indices, report_shape=None,
             full = tuple(shape[:len(shape) - nd]) + outsp
             raise RuntimeError(f"Trying to create tensor with negative dimension {o}: "
                                f"{_shape_str(full)}")
-    if x.dtype.kind != "f":
+    if not _is_float(x.dtype):
         raise NotImplementedError(f'"{fn}" not implemented for \'{_tname(x)}\'')
     real_nd = nd if spatial_from is None else nd - spatial_from
     real_out = outsp if spatial_from is None else outsp[spatial_from:]

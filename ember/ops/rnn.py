@@ -15,9 +15,9 @@ input projection of every time step is one GEMM (``x @ W_ih^T + b``), then a Pyt
 time does one ``h @ W_hh^T`` GEMM and a handful of in-place ufuncs per step. Backward is
 backpropagation through time in NumPy: per step only the recurrent part (a few ufuncs and
 one GEMM); the weight gradients are one GEMM each over all steps at the end, from the gate
-gradients and the saved previous states. This is several times faster than a loop of cell
-ops (one graph node per layer and direction instead of a handful per step; see
-``benchmarks/bench_rnn.py``). Double backward (``create_graph=True``) is still supported:
+gradients and the saved previous states. This is about twice as fast as a loop of cell ops
+(one graph node per layer and direction instead of a handful per step; measured by case (d)
+of ``benchmarks/bench_rnn.py``). Double backward (``create_graph=True``) is still supported:
 the backward then recomputes the layer with the cell ops (under aliases of its inputs) and
 differentiates that with ``ember.autograd.grad(create_graph=True)``.
 
@@ -39,7 +39,7 @@ import threading
 import numpy as np
 
 from ..autograd.grad_mode import STATE, enable_grad
-from ._op import Op, Tensor, _wrap
+from ._op import Op, _wrap
 
 __all__ = []
 

@@ -303,6 +303,7 @@ class LBFGS(Optimizer):
                 num_old = len(old_dirs)
                 if al is None:
                     al = [None] * history_size
+                    state["al"] = None         # stored at the end; keeps PyTorch's key order
 
                 q = -flat_grad
                 for i in range(num_old - 1, -1, -1):

@@ -124,16 +124,22 @@ def _to_scalar(x):
     return x
 
 
-def _value(x) -> float:
-    """A hyperparameter (a number or a 1-element tensor) as a Python number for the math."""
+def _value(x):
+    """A hyperparameter (a number or a 1-element tensor) for the math. A tensor gives a
+    NumPy scalar of its dtype, so that arithmetic with it rounds as PyTorch's 0-d tensor
+    arithmetic does (a float32 ``lr`` tensor makes a float32 step size)."""
     if isinstance(x, Tensor):
-        return x._data.reshape(()).item()
+        return x._data.reshape(())[()]
     return x
 
 
-def _real(arr: np.ndarray) -> np.ndarray:
-    """A complex array as a real array of (re, im) pairs sharing its memory (PyTorch's
-    ``view_as_real``): the optimizers treat the two parts as independent real numbers."""
+def _real(arr) -> np.ndarray:
+    """``arr`` as a real array of at least one dimension sharing its memory: a complex array
+    becomes (re, im) pairs (PyTorch's ``view_as_real``: the optimizers treat the two parts as
+    independent real numbers), and a 0-d array a 1-element view, so that in-place and
+    ``out=`` operations work on it."""
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
     if arr.dtype.kind != "c":
         return arr
     return arr[..., None].view(arr.real.dtype)

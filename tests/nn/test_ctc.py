@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from oracle import assert_close, check_op, requires_torch, to_torch, torch
+from oracle import check_op, requires_torch, to_torch, torch
 
 import ember
 

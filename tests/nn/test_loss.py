@@ -398,15 +398,25 @@ def test_poisson_full_target_gradient_at_zero_matches_torch():
 
 @requires_torch
 @pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_cross_entropy_double_backward_matches_torch(reduction):
-    x = rand(3, 4, dtype=np.float64, low=-2, high=2)
-    t = _idx(0, 3, 1)
-    w = rand(4, dtype=np.float64, seed=2, low=0.1, requires_grad=False)
-    (g,) = ember.autograd.grad(F.cross_entropy(x, t, w, reduction=reduction).sum(), x,
+@pytest.mark.parametrize("shape,target,weighted,ignore", [
+    ((3, 4), [0, 3, 1], True, -100),
+    ((3, 4), [0, 3, 1], False, 3),
+    ((2, 3, 2), [[0, 2], [1, 1]], True, 1),
+    ((4,), 2, False, -100),
+])
+def test_cross_entropy_double_backward_matches_torch(reduction, shape, target, weighted,
+                                                     ignore):
+    x = rand(*shape, dtype=np.float64, low=-2, high=2)
+    t = const(np.array(target, dtype=np.int64))
+    w = rand(shape[1 if len(shape) > 1 else 0], dtype=np.float64, seed=2, low=0.1,
+             requires_grad=False) if weighted else None
+    (g,) = ember.autograd.grad(F.cross_entropy(x, t, w, ignore_index=ignore,
+                                               reduction=reduction).sum(), x,
                                create_graph=True)
     (gg,) = ember.autograd.grad((g * g).sum(), x)
     tx = to_torch(x)
     (tg,) = torch.autograd.grad(TF.cross_entropy(tx, to_torch(t), to_torch(w),
+                                                 ignore_index=ignore,
                                                  reduction=reduction).sum(), tx,
                                 create_graph=True)
     (tgg,) = torch.autograd.grad((tg * tg).sum(), tx)

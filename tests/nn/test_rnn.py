@@ -269,7 +269,7 @@ def test_fused_layer_equals_cell_composition(mode, reverse):
     rng = np.random.default_rng(0)
     g = {"LSTM": 4, "GRU": 3}.get(mode, 1) * H
     bs = [4, 4, 3, 1, 1]
-    mk = lambda *s: ember.tensor(rng.uniform(-0.5, 0.5, s), requires_grad=True)  # noqa
+    mk = lambda *s: ember.tensor(rng.uniform(-0.5, 0.5, s), requires_grad=True)
     args = [mk(sum(bs), I), mk(4, H), mk(4, H) if mode == "LSTM" else None,
             mk(g, I), mk(g, H), mk(g), mk(g), None]
     res = []
@@ -328,7 +328,7 @@ def test_layer_gradcheck(mode, bidirectional, bs, proj, second_order):
     g = {"LSTM": 4, "GRU": 3}.get(mode, 1) * 2
     hid, out_size = 2, (1 if proj else 2)
     dirs = 2 if bidirectional else 1
-    mk = lambda *s: ember.tensor(rng.uniform(-0.8, 0.8, s), requires_grad=True)  # noqa
+    mk = lambda *s: ember.tensor(rng.uniform(-0.8, 0.8, s), requires_grad=True)
     inputs = [mk(sum(bs), 2), mk(dirs, bs[0], out_size)]
     if mode == "LSTM":
         inputs.append(mk(dirs, bs[0], hid))
@@ -342,7 +342,7 @@ def test_layer_gradcheck(mode, bidirectional, bs, proj, second_order):
 
 def test_two_layer_gradcheck():
     rng = np.random.default_rng(1)
-    mk = lambda *s: ember.tensor(rng.uniform(-0.8, 0.8, s), requires_grad=True)  # noqa
+    mk = lambda *s: ember.tensor(rng.uniform(-0.8, 0.8, s), requires_grad=True)
     inputs = [mk(4, 2), mk(2, 2, 2)]
     for layer in range(2):
         inputs += [mk(6, 2), mk(6, 2), mk(6), mk(6)]
@@ -399,7 +399,7 @@ def test_cell_gradcheck_and_gradgradcheck(cell, bias):
     name, kw = cell
     em = getattr(enn, name)(2, 2, bias=bias, **kw, dtype=ember.float64)
     rng = np.random.default_rng(0)
-    mk = lambda *s: ember.tensor(rng.uniform(-0.8, 0.8, s), requires_grad=True)  # noqa
+    mk = lambda *s: ember.tensor(rng.uniform(-0.8, 0.8, s), requires_grad=True)
     x, h, c = mk(2, 2), mk(2, 2), mk(2, 2)
     params = [p.detach().requires_grad_() for p in em.parameters()]
 
@@ -472,6 +472,20 @@ def test_reset_parameters_distribution(name):
     before = [p.detach().numpy().copy() for p in m.parameters()]
     m.reset_parameters()
     assert all(not np.array_equal(a, p.detach().numpy()) for a, p in zip(before, m.parameters()))
+
+
+def test_deepcopy_and_pickle_keep_working():
+    import copy
+    import pickle
+    m = enn.LSTM(I, H, num_layers=2, bidirectional=True, proj_size=2)
+    x = ember.randn(T, B, I)
+    ref = m(x)[0].detach().numpy()
+    for clone in (copy.deepcopy(m), pickle.loads(pickle.dumps(m))):
+        assert repr(clone) == repr(m)
+        np.testing.assert_array_equal(clone(x)[0].detach().numpy(), ref)
+        with ember.no_grad():
+            clone.weight_ih_l0.zero_()                      # a copy, not shared
+    np.testing.assert_array_equal(m(x)[0].detach().numpy(), ref)
 
 
 def test_device_dtype_and_conversion():

@@ -16,7 +16,6 @@ import warnings
 
 import numpy as np
 
-from ..._tensor import Tensor
 from ...ops import rnn as _ops
 from ...ops.creation import empty, zeros
 from .. import functional as F

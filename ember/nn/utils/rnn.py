@@ -59,7 +59,8 @@ class PackedSequence(PackedSequence_):
         data = self.data.to(*args, **kwargs)
         if data is self.data:
             return self
-        move = lambda t: t.to(data.device)  # noqa: E731
+        def move(t):
+            return t.to(data.device)
         return type(self)(data, self.batch_sizes, _bind(self.sorted_indices, move),
                           _bind(self.unsorted_indices, move))
 

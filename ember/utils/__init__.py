@@ -1,0 +1,3 @@
+"""``ember.utils``: utilities outside the tensor core (``ember.utils.data``: datasets,
+samplers and the DataLoader)."""
+from . import data  # noqa: F401
