@@ -7,7 +7,10 @@ batch-first 32 x 64 x 256 batch: 32 sequences of 64 tokens, ``MultiheadAttention
   b. forward + backward, the default ``need_weights=True`` (weights averaged over heads);
   c. forward only under no_grad (``need_weights=False``);
   d. ``F.scaled_dot_product_attention`` alone on ``(32, 8, 64, 32)`` q, k, v with a causal
-     mask, forward + backward.
+     mask, forward + backward;
+  e. ember only: case (d) written as composite ops (``matmul``, ``*``, ``masked_fill``,
+     ``softmax``, ``matmul``), one graph node each: the design the fused primitive
+     replaces, timed to show what it saves.
 
 Each training step is ``out, _ = mha(x, x, x); out.sum().backward()`` with ``x`` requiring
 grad (so the input, projection and output gradients are all computed). Both libraries get
@@ -102,6 +105,21 @@ def make_sdpa_step(lib, qkv_np):
     return step
 
 
+def make_composite_sdpa_step(qkv_np):
+    """Case (d) in ember without the fused primitive."""
+    q, k, v = (ember.tensor(a, requires_grad=True) for a in qkv_np)
+    L = q.shape[-2]
+    causal = ember.tensor(np.triu(np.ones((L, L), dtype=bool), 1))
+    scale = 1 / np.sqrt(q.shape[-1])
+
+    def step():
+        s = (q @ k.transpose(-2, -1)) * scale
+        p = ember.nn.functional.softmax(s.masked_fill(causal, float("-inf")), -1)
+        (p @ v).sum().backward()
+        q.grad = k.grad = v.grad = None
+    return step
+
+
 def _calibrate(fn, min_time):
     fn()                                    # warm up (allocations, BLAS threads)
     t0 = time.perf_counter()
@@ -180,6 +198,8 @@ def main(argv=None):
             fns.append(maker(torch))
         times = best_ms(fns, repeat, min_time)
         rows.append((label, times[0], times[1] if torch is not None else None))
+    (comp_ms,) = best_ms([make_composite_sdpa_step(qkv_np)], repeat, min_time)
+    rows.append(("e. case (d) in ember as composite ops", comp_ms, None))
 
     width = max(len(r[0]) for r in rows) + 2
     print()
@@ -189,6 +209,8 @@ def main(argv=None):
         ts = f"{t:10.2f}" if t is not None else f"{'-':>10}"
         ratio = f"{e / t:12.2f}x" if t else f"{'-':>13}"
         print(f"{label:<{width}}{e:10.2f}{ts}{ratio}")
+    print(f"\n(e) / (d) in ember: {comp_ms / rows[3][1]:.2f}x (composite ops vs the fused "
+          f"attention primitive)")
 
     if args.profile:
         import cProfile

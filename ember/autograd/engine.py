@@ -259,7 +259,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 if needed is not None and child not in needed:
                     continue
                 if g is not None:
-                    g = _validate_grad(node, i, g, node._input_meta[i])
+                    meta = node._input_meta[i]
+                    # fast path: a Tensor already of the input's shape and dtype
+                    if type(g) is not Tensor or g._data.shape != meta[0] or \
+                            g._data.dtype is not meta[1].np:
+                        g = _validate_grad(node, i, g, meta)
                     buf = buffers.get(child)
                     if buf is None:
                         buf = buffers[child] = [None] * max(1, len(child._output_meta))

@@ -174,10 +174,21 @@ class SavedTensor:
                 "operations (x = x * 2 rather than x *= 2) on tensors that backward needs.")
         if self.output_nr is None:
             return self.tensor
-        from .._tensor import _make_result
-        t = _make_result(self.data, node, self.output_nr)
+        t = _tensor_module()._make_result(self.data, node, self.output_nr)
         t._vc = self.version_counter
         return t
+
+
+def _tensor_module():
+    """ember._tensor, imported on first use (it imports this package)."""
+    global _TENSOR_MODULE
+    if _TENSOR_MODULE is None:
+        from .. import _tensor
+        _TENSOR_MODULE = _tensor
+    return _TENSOR_MODULE
+
+
+_TENSOR_MODULE = None
 
 
 def _legacy_of(array):
