@@ -26,12 +26,15 @@ from . import linalg, cuda, backends, random  # noqa: F401,E402
 def _export_top_level():
     """Some nn functions are also ``torch.<name>`` (torch.relu, torch.softmax,
     torch.dropout, torch.cdist, ...): each family lists them in ``TOP_LEVEL``."""
-    from .ops import activation, distance, dropout, normalization
+    from .ops import activation, distance, dropout, normalization, pooling
     for family in (activation, distance, dropout, normalization):
         names = getattr(family, "TOP_LEVEL", {})
         if not isinstance(names, dict):
             names = {n: getattr(family, n) for n in names}
         globals().update(names)
+    for name in ("max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d",
+                 "adaptive_avg_pool1d", "adaptive_max_pool1d", "max_pool1d_with_indices"):
+        globals()[name] = getattr(pooling, name)
 
 
 _export_top_level()

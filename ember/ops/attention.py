@@ -91,8 +91,7 @@ class _Attention(Op):
                 s = s + mask
         if blocked is not None:
             np.copyto(s, -np.inf, where=blocked)
-        p = _softmax_rows(s, safe)                          # in place: p is s
-        self.dead = self._dead_rows(p) if safe else None
+        p, self.dead = _softmax_rows(s, safe)               # in place: p is s
         self.keep = None
         if dropout_p > 0 and p.size:
             u = default_rng().random(p.shape, dtype=np.float32)
@@ -110,14 +109,6 @@ class _Attention(Op):
         if self.weights:
             return out, pd
         return out
-
-    @staticmethod
-    def _dead_rows(p):
-        """Rows whose keys were all masked (zeroed by the safe softmax); None if none."""
-        if p.shape[-1] == 0:
-            return None
-        dead = ~p.any(axis=-1, keepdims=True)
-        return dead if dead.any() else None
 
     def backward(self, grad, grad_w=None):
         saved = self.saved_tensors
@@ -220,22 +211,29 @@ class _AttentionMaskWeights(_AttentionWeights):
     save_inputs = (0, 1, 2, 3)
 
 
-def _softmax_rows(s: np.ndarray, safe: bool) -> np.ndarray:
+def _softmax_rows(s: np.ndarray, safe: bool):
     """Softmax over the last axis of ``s``, in place. ``safe``: rows that are all -inf
-    become 0 (else NaN, as a plain softmax gives)."""
+    become 0 (else NaN, as a plain softmax gives). Returns ``(s, dead)``: ``dead`` marks
+    the rows zeroed by the safe softmax (``(..., L, 1)`` bool), or is None if there are
+    none."""
+    dead = None
     if s.shape[-1] == 0 or s.size == 0:
-        return s
+        return s, dead
     m = s.max(axis=-1, keepdims=True)
     if safe:
-        np.copyto(m, 0, where=m == -np.inf)
+        dead = m == -np.inf
+        if dead.any():
+            m[dead] = 0
+        else:
+            dead = None
     with np.errstate(invalid="ignore"):
         s -= m
         np.exp(s, out=s)
         z = _row_sums(s)
-        if safe:
-            np.copyto(z, 1, where=z == 0)
+        if dead is not None:
+            np.copyto(z, 1, where=dead)
         s *= 1 / z
-    return s
+    return s, dead
 
 
 def _row_sums(a: np.ndarray) -> np.ndarray:

@@ -123,7 +123,7 @@ OPTIONS = [
     ("Adagrad", dict(lr=0.1, initial_accumulator_value=0.5, eps=1e-6, maximize=True)),
     ("Adagrad", dict(lr=0.1, fused=True)),
     ("Adadelta", {}),
-    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-4, weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.2, rho=0.8, eps=1e-4, weight_decay=0.1)),
     ("Adadelta", dict(maximize=True, foreach=True)),
     ("RMSprop", {}),
     ("RMSprop", dict(lr=0.005, alpha=0.9, eps=1e-6, weight_decay=0.1)),
