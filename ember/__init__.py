@@ -40,3 +40,4 @@ def _export_top_level():
 _export_top_level()
 from . import nn  # noqa
 from . import utils  # noqa: F401,E402
+from .serialization import save, load  # noqa: F401,E402

@@ -94,12 +94,13 @@ class _Attention(Op):
         p, self.dead = _softmax_rows(s, safe)               # in place: p is s
         self.keep = None
         if dropout_p > 0 and p.size:
-            u = default_rng().random(p.shape, dtype=np.float32)
+            # the kept entries scaled by 1/(1-p), drawn as ember's dropout draws its masks
             if dropout_p >= 1:
                 keep = np.zeros(p.shape, dtype=p.dtype)
             else:
-                keep = np.multiply(u >= np.float32(dropout_p), p.dtype.type(1 / (1 - dropout_p)),
-                                   dtype=p.dtype)
+                u = default_rng().random(p.shape, dtype=np.float32)
+                keep = np.multiply(u >= np.float32(dropout_p),
+                                   p.dtype.type(1 / (1 - dropout_p)), dtype=p.dtype)
             self.keep = keep
             pd = p * keep
         else:
@@ -116,8 +117,9 @@ class _Attention(Op):
         if STATE.enabled:                   # create_graph: a differentiable backward
             return self._backward_graph(q, k, v, saved, grad, grad_w)
         needs = self.needs_input_grad
+        # P: with dropout an internal array; without, the returned weights themselves,
+        # read through saved_tensors so that in-place changes to them are detected
         p = self.p if not self.weights or self.keep is not None else saved[-1]._data
-        p = p if isinstance(p, np.ndarray) else np.asarray(p)
         keep, g = self.keep, grad._data
         pd = p if keep is None else p * keep
         gv = _wrap(np.matmul(_swap(pd), g)) if needs[2] else None
@@ -602,7 +604,6 @@ def _mha(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_pr
     else:
         tgt_len, bsz, embed_dim = query.shape
         src_len = key.shape[0]
-    seq_axis = 1 if batch_first else 0
     if key_padding_mask is not None:
         _check_mask(key_padding_mask, "key_padding_mask", _none_or_dtype(attn_mask),
                     "attn_mask")
@@ -755,6 +756,16 @@ def _mha(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_pr
         blocked = _causal_block(tgt_len, src_len)
     if not training:
         dropout_p = 0.0
+    if fmask is not None and fmask.dtype is not q.dtype:
+        # PyTorch adds the mask with baddbmm (same dtypes only) when it returns the weights,
+        # else hands it to scaled_dot_product_attention (float32 or the query's dtype)
+        if need_weights:
+            raise RuntimeError(f"Input dtypes must be the same, got: input {_cname(fmask)}, "
+                               f"batch1: {_cname(q)}, batch2: {_cname(q)}")
+        if fmask.dtype.name != "float32":
+            raise RuntimeError(f"Expected attn_mask dtype to be bool or float or to match query "
+                               f"dtype, but got attn_mask.dtype: {_cname(fmask)} and  "
+                               f"query.dtype: {_cname(q)} instead.")
 
     res = _attention(q, k, v, fmask, blocked, 1.0 / math.sqrt(head_dim), dropout_p,
                      not need_weights, need_weights)

@@ -65,12 +65,15 @@ class RowGather(Op):
     """``table[idx] * rw_fwd`` (rows of ``table`` along its first dimension). Backward:
     ``RowScatter`` of the gradient with the weights ``rw_bwd``."""
 
-    def forward(self, table, *, idx, rw_fwd=None, rw_bwd=None, label="EmbeddingBackward0"):
+    def forward(self, table, *, idx, rw_fwd=None, rw_bwd=None, rw_back=False,
+                label="EmbeddingBackward0"):
         self.idx, self.rw_bwd, self.n, self.label = idx, rw_bwd, table.shape[0], label
+        self.rw_back = rw_back
         return _gather_rows(table, idx, rw_fwd)
 
     def backward(self, grad):
-        return RowScatter.apply(grad, idx=self.idx, n=self.n, rw=self.rw_bwd)
+        return RowScatter.apply(grad, idx=self.idx, n=self.n, rw=self.rw_bwd,
+                                rw_back=self.rw_back)
 
     def name(self):
         return self.label
@@ -80,12 +83,16 @@ class RowScatter(Op):
     """Sum the rows of ``src`` (shape ``idx.shape + rest``) into ``n`` rows by ``idx``,
     each weighted by ``rw``. Backward: ``RowGather`` with the same weights."""
 
-    def forward(self, src, *, idx, n, rw=None):
+    def forward(self, src, *, idx, n, rw=None, rw_back=False):
         self.idx, self.rw = idx, rw
+        # PyTorch differentiates embedding's weight gradient as a plain gather that only
+        # zeroes padding_idx (scale_grad_by_freq is ignored there); ``rw_back`` carries
+        # those weights when they differ from ``rw``
+        self.rw_back = rw if rw_back is False else rw_back
         return _scatter_rows(src, idx, n, rw)
 
     def backward(self, grad):
-        return RowGather.apply(grad, idx=self.idx, rw_fwd=self.rw, rw_bwd=self.rw,
+        return RowGather.apply(grad, idx=self.idx, rw_fwd=self.rw_back, rw_bwd=self.rw_back,
                                label="EmbeddingDenseBackwardBackward0")
 
     def name(self):
@@ -207,8 +214,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
     idx = idx.astype(np.intp, copy=False)
     if max_norm is not None:
         embedding_renorm_(weight, _wrap(idx), max_norm, norm_type)
-    rw = _grad_row_weights(idx, n, padding_idx, scale_grad_by_freq, weight._data.dtype)
-    return RowGather.apply(weight, idx=idx, rw_bwd=rw)
+    dt = weight._data.dtype
+    rw = _grad_row_weights(idx, n, padding_idx, scale_grad_by_freq, dt)
+    back = _grad_row_weights(idx, n, padding_idx, False, dt) if scale_grad_by_freq else False
+    return RowGather.apply(weight, idx=idx, rw_bwd=rw, rw_back=back)
 
 
 # ---------------------------------------------------------------------------------------
@@ -227,7 +236,7 @@ def _bag_layout(idx, offsets, include_last_offset):
         if off[0] != 0:
             raise RuntimeError(f"offsets[0] has to be 0, i.e., the first sequence in the "
                                f"mini-batch has to start from position 0. However, got "
-                               f"{int(off[0])}")
+                               f"{int(off[0])}\n[ ember.LongTensor{{}} ]")
         if off[-1] > L:
             raise RuntimeError(f"offsets[-1] can not be greater than input's length {L} but "
                                f"got offsets[-1] of {int(off[-1])}")
@@ -282,7 +291,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         if offsets is not None:
             raise ValueError("if input is 2D, then offsets has to be None, as input is "
                              "treated is a mini-batch of fixed length sequences. However, "
-                             f"found offsets of type {type(offsets)}")
+                             f"found offsets of type {_type_str(offsets)}")
         b, m = input._data.shape
         if m == 0 and b:
             raise RuntimeError("step must be nonzero")
@@ -310,7 +319,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
             raise ValueError("max mode does not support sparse weights")
     _check_indices(input, "indices", "embedding_bag")
     if offsets is not None:
-        _check_indices(offsets, "offsets", "embedding_bag")
+        _check_indices(offsets, "indices", "embedding_bag")    # (sic: PyTorch says indices)
     n, dim = weight._data.shape
     bad = np.flatnonzero((idx < 0) | (idx >= n))
     if bad.size:
@@ -345,7 +354,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     if mode == "max":
         return _bag_max(weight, idx, bag, nb, keep)
     # sum / mean: gather the rows, weigh them, scatter them into their bags
-    rw_bwd = _grad_row_weights(idx, n, None, scale_grad_by_freq, dtype)
+    rw_bwd = _bag_freq_weights(idx, n, dtype) if scale_grad_by_freq else None
     coef = None
     if keep is not None:
         coef = keep.astype(dtype)
@@ -359,6 +368,24 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     if psw is not None:
         rows = rows * psw.unsqueeze(-1)
     return RowScatter.apply(rows, idx=bag, n=nb)
+
+
+def _bag_freq_weights(idx, n, dtype):
+    """``scale_grad_by_freq`` factors of ``embedding_bag`` as PyTorch's CPU kernel computes
+    them: the k-th distinct index (in sorted order) is divided by the count of the index at
+    *position* k of the sorted indices (not by its own count; the two agree when no index
+    repeats before it). Matched here so that gradients equal PyTorch's."""
+    if idx.size == 0:
+        return None
+    counts = np.bincount(idx, minlength=n)
+    s = np.sort(idx)
+    uniq = np.unique(s)
+    used = counts[s[:uniq.size]]
+    return (1.0 / used[np.searchsorted(uniq, idx)]).astype(dtype)
+
+
+def _type_str(x) -> str:
+    return "<class 'ember.Tensor'>" if type(x) is Tensor else str(type(x))
 
 
 def _mul(a, b):

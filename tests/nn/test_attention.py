@@ -86,7 +86,7 @@ def test_sdpa_matches_torch(dtype, qs, ks, vs, mkind, mshape, kw):
             rand(*vs, dtype=dtype, seed=3)]
     if mkind is not None:
         args.append(_mask(rng, mkind, mshape, dtype))
-    tol = {} if dtype == np.float64 else dict(rtol=1e-5, atol=2e-6)
+    tol = {} if dtype == np.float64 else {"rtol": 1e-5, "atol": 2e-6}
 
     def run(lib):
         return lambda *a: lib.nn.functional.scaled_dot_product_attention(*a, **kw)
@@ -377,7 +377,7 @@ def test_multihead_attention_matches_torch(dtype, mkw, cfg):
     q, k, v, kw = _mha_inputs(np.random.default_rng(0), em, cfg, dtype)
     eo, ew, eins, eparams = _run_mha(ember, em, q, k, v, kw, cfg)
     to, tw, tins, tparams = _run_mha(torch, tm, q, k, v, kw, cfg)
-    tol = {} if dtype == np.float64 else dict(rtol=2e-5, atol=2e-6)
+    tol = {} if dtype == np.float64 else {"rtol": 2e-5, "atol": 2e-6}
     assert_close(eo, to, msg="output", **tol)
     assert_close(ew, tw, msg="weights", **tol)
     assert_close(eins, tins, msg="input grads", **tol)
@@ -389,7 +389,7 @@ def test_multihead_attention_matches_torch(dtype, mkw, cfg):
 @requires_torch
 def test_multihead_attention_dead_rows():
     # the expected NaN / 0 rows of the "dead" cases are really there (not just matching)
-    em, tm = _mha_pair(np.float64)
+    em, _ = _mha_pair(np.float64)
     q, k, v, kw = _mha_inputs(np.random.default_rng(0), em, {"kpm": "dead"}, np.float64)
     args = [ember.tensor(a) for a in (q, k, v)]
     mask = ember.tensor(kw["key_padding_mask"])
@@ -409,14 +409,14 @@ def test_multihead_attention_dead_rows():
 def test_multi_head_attention_forward_matches_torch(separate, statics, need_weights):
     rng = np.random.default_rng(0)
     L, S, N, kd = 3, 4, 2, (6 if separate else E)
-    arrays = dict(q=rng.standard_normal((L, N, E)), k=rng.standard_normal((S, N, kd)),
-                  v=rng.standard_normal((S, N, kd)),
-                  in_w=rng.standard_normal((3 * E, E)) * 0.3,
-                  in_b=rng.standard_normal(3 * E), out_w=rng.standard_normal((E, E)) * 0.3,
-                  out_b=rng.standard_normal(E), qw=rng.standard_normal((E, E)) * 0.3,
-                  kw=rng.standard_normal((E, kd)) * 0.3, vw=rng.standard_normal((E, kd)) * 0.3,
-                  sk=rng.standard_normal((N * H, S, E // H)),
-                  sv=rng.standard_normal((N * H, S, E // H)))
+    arrays = {"q": rng.standard_normal((L, N, E)), "k": rng.standard_normal((S, N, kd)),
+              "v": rng.standard_normal((S, N, kd)),
+              "in_w": rng.standard_normal((3 * E, E)) * 0.3,
+              "in_b": rng.standard_normal(3 * E), "out_w": rng.standard_normal((E, E)) * 0.3,
+              "out_b": rng.standard_normal(E), "qw": rng.standard_normal((E, E)) * 0.3,
+              "kw": rng.standard_normal((E, kd)) * 0.3, "vw": rng.standard_normal((E, kd)) * 0.3,
+              "sk": rng.standard_normal((N * H, S, E // H)),
+              "sv": rng.standard_normal((N * H, S, E // H))}
     mask = rng.random((L, S)) > 0.7
 
     def run(lib):
@@ -557,6 +557,11 @@ def test_multihead_attention_errors_match_torch():
             lambda: m(x, z(5, 3, 8), z(4, 3, 8)),
             lambda: m(z(4, 8), z(4, 8), z(4, 8), attn_mask=z(3, 4, 4)),
             lambda: m(z(4, 8), z(4, 8), z(4, 8), key_padding_mask=z(1, 4, dtype=L.bool)),
+            lambda: m(x, x, x, attn_mask=z(4, 4, dtype=L.float64)),
+            lambda: m(x, x, x, attn_mask=z(4, 4, dtype=L.float64), need_weights=False),
+            lambda: m(x, x, x, key_padding_mask=z(3, 4, dtype=L.float16), need_weights=False),
+            lambda: m(x, x, x, key_padding_mask=z(3, 4, dtype=L.bool),
+                      attn_mask=z(4, 4, dtype=L.float64)),
         ]
     for i, (fe, ft) in enumerate(zip(cases(ember), cases(torch))):
         assert outcome(fe) == outcome(ft), i

@@ -20,7 +20,8 @@ F = enn.functional
 D, NHEAD, FF = 8, 2, 12
 
 # PyTorch (and ember, as it) warns that its nested-tensor fast path is off for most layers
-pytestmark = pytest.mark.filterwarnings("ignore:enable_nested_tensor")
+pytestmark = [pytest.mark.filterwarnings("ignore:enable_nested_tensor"),
+              pytest.mark.filterwarnings("ignore:The PyTorch API of nested tensors")]
 
 
 def _lib(lib, a, grad=False):
@@ -39,7 +40,7 @@ def _compare(em, tm, arrays, masks=None, kwargs=None, dtype=np.float64, tol=None
     em.eval()
     tm.eval()
     masks, kwargs = masks or {}, kwargs or {}
-    tol = tol or ({} if dtype == np.float64 else dict(rtol=2e-5, atol=5e-6))
+    tol = tol or ({} if dtype == np.float64 else {"rtol": 2e-5, "atol": 5e-6})
     res = []
     for lib, mod in ((ember, em), (torch, tm)):
         ins = [_lib(lib, a.astype(dtype), True) for a in arrays]
@@ -91,8 +92,8 @@ def test_encoder_layer_matches_torch(norm_first, activation, batch_first, masks)
     rng = np.random.default_rng(0)
     S, N = 5, 3
     x = rng.standard_normal((N, S, D) if batch_first else (S, N, D))
-    kw = dict(dim_feedforward=FF, activation=activation, batch_first=batch_first,
-              norm_first=norm_first)
+    kw = {"dim_feedforward": FF, "activation": activation, "batch_first": batch_first,
+          "norm_first": norm_first}
     em = enn.TransformerEncoderLayer(D, NHEAD, dtype=ember.float64, **kw)
     tm = torch.nn.TransformerEncoderLayer(D, NHEAD, dtype=torch.float64, **kw)
     m, extra = _enc_masks(masks, S, N, rng)
@@ -104,7 +105,7 @@ def test_encoder_layer_matches_torch(norm_first, activation, batch_first, masks)
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_encoder_layer_float32_and_unbatched_match_torch(norm_first, batch_first):
     rng = np.random.default_rng(1)
-    kw = dict(dim_feedforward=FF, batch_first=batch_first, norm_first=norm_first)
+    kw = {"dim_feedforward": FF, "batch_first": batch_first, "norm_first": norm_first}
     em = enn.TransformerEncoderLayer(D, NHEAD, **kw)
     tm = torch.nn.TransformerEncoderLayer(D, NHEAD, **kw)
     _compare(em, tm, [rng.standard_normal((4, 3, D))], dtype=np.float32)
@@ -123,8 +124,8 @@ def test_decoder_layer_matches_torch(norm_first, activation, batch_first, masks)
     T, S, N = 4, 5, 3
     tgt = rng.standard_normal((N, T, D) if batch_first else (T, N, D))
     mem = rng.standard_normal((N, S, D) if batch_first else (S, N, D))
-    kw = dict(dim_feedforward=FF, activation=activation, batch_first=batch_first,
-              norm_first=norm_first)
+    kw = {"dim_feedforward": FF, "activation": activation, "batch_first": batch_first,
+          "norm_first": norm_first}
     em = enn.TransformerDecoderLayer(D, NHEAD, dtype=ember.float64, **kw)
     tm = torch.nn.TransformerDecoderLayer(D, NHEAD, dtype=torch.float64, **kw)
     m, extra = {}, {}
@@ -171,7 +172,7 @@ def test_encoder_stack_matches_torch(norm, mask):
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_decoder_stack_matches_torch(norm_first):
     rng = np.random.default_rng(4)
-    kw = dict(dim_feedforward=FF, norm_first=norm_first)
+    kw = {"dim_feedforward": FF, "norm_first": norm_first}
     em = enn.TransformerDecoder(enn.TransformerDecoderLayer(D, NHEAD, dtype=ember.float64,
                                                             **kw), 2,
                                 enn.LayerNorm(D, dtype=ember.float64))
@@ -186,8 +187,8 @@ def test_decoder_stack_matches_torch(norm_first):
 @pytest.mark.parametrize("norm_first", [False, True])
 def test_transformer_end_to_end_matches_torch(batch_first, norm_first):
     rng = np.random.default_rng(5)
-    kw = dict(d_model=D, nhead=NHEAD, num_encoder_layers=2, num_decoder_layers=2,
-              dim_feedforward=FF, batch_first=batch_first, norm_first=norm_first)
+    kw = {"d_model": D, "nhead": NHEAD, "num_encoder_layers": 2, "num_decoder_layers": 2,
+          "dim_feedforward": FF, "batch_first": batch_first, "norm_first": norm_first}
     em = enn.Transformer(dtype=ember.float64, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -211,8 +212,8 @@ def test_transformer_end_to_end_matches_torch(batch_first, norm_first):
 @requires_torch
 def test_transformer_unbatched_and_training_mode():
     rng = np.random.default_rng(6)
-    kw = dict(d_model=D, nhead=NHEAD, num_encoder_layers=1, num_decoder_layers=1,
-              dim_feedforward=FF)
+    kw = {"d_model": D, "nhead": NHEAD, "num_encoder_layers": 1, "num_decoder_layers": 1,
+          "dim_feedforward": FF}
     em = enn.Transformer(dtype=ember.float64, **kw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -344,3 +345,61 @@ def test_errors_match_torch():
             except Exception as e:  # noqa: BLE001 - the exception is what is compared
                 return type(e).__name__, str(e).replace("torch", "ember")
         assert outcome(fe) == outcome(ft), i
+
+
+@requires_torch
+@pytest.mark.parametrize("norm", [False, True])
+@pytest.mark.parametrize("padding", [
+    [[False] * 5, [False] * 3 + [True] * 2],            # left-aligned: PyTorch's nested path
+    [[False] * 5, [False, True, False, True, True]],    # not left-aligned: its plain path
+    [[0.0] * 5, [0.0] * 3 + [-2.0] * 2],                # float: nonzero counts as padding
+])
+def test_encoder_inference_fast_path_matches_torch(norm, padding):
+    # in inference PyTorch runs TransformerEncoder on nested tensors (zeros at the padded
+    # positions) and its fused layer kernels; with gradients, its plain path
+    rng = np.random.default_rng(7)
+    layer_t = torch.nn.TransformerEncoderLayer(D, NHEAD, FF, batch_first=True)
+    tm = torch.nn.TransformerEncoder(layer_t, 2, torch.nn.LayerNorm(D) if norm else None)
+    em = enn.TransformerEncoder(enn.TransformerEncoderLayer(D, NHEAD, FF, batch_first=True),
+                                2, enn.LayerNorm(D) if norm else None)
+    _transfer(em, tm)
+    em.eval()
+    tm.eval()
+    x = rng.standard_normal((2, 5, D)).astype(np.float32)
+    kpm = np.array(padding)
+    kpm = kpm.astype(np.float32) if kpm.dtype.kind == "f" else kpm
+    with torch.no_grad():
+        t_inf = tm(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+    with ember.no_grad():
+        e_inf = em(ember.tensor(x), src_key_padding_mask=ember.tensor(kpm))
+    assert_close(e_inf, t_inf, atol=2e-6)
+    t_plain = tm(torch.tensor(x), src_key_padding_mask=torch.tensor(kpm))
+    e_plain = em(ember.tensor(x), src_key_padding_mask=ember.tensor(kpm))
+    assert_close(e_plain, t_plain, atol=2e-6)
+    if padding[1][-1] is True and padding[1][1] is False:      # the nested case
+        assert np.all(e_inf.numpy()[1, 3:] == (em.norm.bias.detach().numpy() if norm else 0))
+        assert not np.allclose(e_plain.detach().numpy()[1, 3:], e_inf.numpy()[1, 3:])
+
+
+@requires_torch
+def test_multihead_attention_inference_fast_path_matches_torch():
+    # PyTorch's fused MHA kernel (eval, no grad, batch-first self-attention) and ember's
+    # ordinary path give the same numbers
+    rng = np.random.default_rng(8)
+    tm = torch.nn.MultiheadAttention(D, NHEAD, batch_first=True).eval()
+    em = enn.MultiheadAttention(D, NHEAD, batch_first=True).eval()
+    _transfer(em, tm)
+    x = rng.standard_normal((3, 5, D)).astype(np.float32)
+    kpm = rng.random((3, 5)) > 0.7
+    kpm[:, 0] = False
+    am = rng.random((5, 5)) > 0.8
+    for kw in ({}, {"key_padding_mask": kpm}, {"attn_mask": am},
+               {"key_padding_mask": kpm, "attn_mask": am, "need_weights": False}):
+        with torch.no_grad():
+            to, tw = tm(*[torch.tensor(x)] * 3, **{k: torch.tensor(v) if isinstance(
+                v, np.ndarray) else v for k, v in kw.items()})
+        with ember.no_grad():
+            eo, ew = em(*[ember.tensor(x)] * 3, **{k: ember.tensor(v) if isinstance(
+                v, np.ndarray) else v for k, v in kw.items()})
+        assert_close(eo, to, atol=2e-6)
+        assert_close(ew, tw, atol=2e-6)

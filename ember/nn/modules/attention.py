@@ -123,10 +123,10 @@ class MultiheadAttention(Module):
             ``(attn_output, attn_weights or None)``.
         """
         is_batched = isinstance(query, Tensor) and query.dim() == 3
-        common = dict(training=self.training, key_padding_mask=key_padding_mask,
-                      need_weights=need_weights, attn_mask=attn_mask,
-                      average_attn_weights=average_attn_weights, is_causal=is_causal,
-                      static_k=None, static_v=None)
+        common = {"training": self.training, "key_padding_mask": key_padding_mask,
+                  "need_weights": need_weights, "attn_mask": attn_mask,
+                  "average_attn_weights": average_attn_weights, "is_causal": is_causal,
+                  "static_k": None, "static_v": None}
         # batch_first inputs are handled in their own layout (no transposes)
         bf = self.batch_first and is_batched
         if not self._qkv_same_embed_dim:

@@ -3,9 +3,12 @@
 
 Parameter names and structure are PyTorch's (``self_attn.in_proj_weight``,
 ``linear1.weight``, ``norm1.weight``, ``layers.0...``), so state dicts transfer both ways.
-PyTorch's inference fast paths (nested tensors, the fused encoder-layer kernel) give the
-same numbers as its plain path, which is the one ember always runs; the arguments that
-steer them (``enable_nested_tensor``, ``mask_check``) are accepted and recorded.
+PyTorch's inference fast paths (the fused MultiheadAttention and encoder-layer kernels)
+give the same numbers as its plain path, which is the one ember runs, with one visible
+exception that ember reproduces: ``TransformerEncoder`` in inference with a padding mask
+runs on nested tensors, which drops the padded tokens and returns zeros at their positions
+(before the final norm). Where a whole sequence is padding, PyTorch's fused kernels give NaN
+and its plain path does not; ember gives the plain path's values.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ import warnings
 import numpy as np
 
 from ..._tensor import Tensor, _wrap
+from ...autograd.grad_mode import STATE as _GRAD_STATE
 from ...ops.attention import _canonical_mask, _none_or_dtype
 from .. import functional as F
 from .. import init
@@ -192,15 +196,49 @@ class TransformerEncoder(Module):
                                                _none_or_dtype(mask), "mask", src.dtype)
         mask = _canonical_mask(mask, "mask", None, "", src.dtype, check_other=False)
         output = src
-        batch_first = self.layers[0].self_attn.batch_first
+        first = self.layers[0]
+        batch_first = first.self_attn.batch_first
+        padded = self._nested_padding(src, mask, src_key_padding_mask)
+        if padded is not None:
+            # PyTorch's inference path drops the padded tokens (as nested tensors) and pads
+            # the result with zeros: the same values elsewhere, zeros at the padding
+            src_key_padding_mask = _wrap(padded)
         seq_len = _get_seq_len(src, batch_first)
         is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
+        if padded is not None:
+            output = output.masked_fill(_wrap(padded[:, :, None]), 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _nested_padding(self, src, mask, key_padding_mask):
+        """The (N, S) padding (True: padded) when PyTorch would run this call on nested
+        tensors: inference (eval, and no gradient needed), batch-first layers that qualify
+        (``use_nested_tensor``), a padding mask whose kept tokens form a prefix of every
+        sequence, and no attention mask. None otherwise."""
+        first = self.layers[0]
+        if not getattr(self, "use_nested_tensor", False) or first.training or \
+                src.dim() != 3 or key_padding_mask is None or mask is not None:
+            return None
+        if _GRAD_STATE.enabled and (src.requires_grad or any(
+                p is not None and p.requires_grad for p in _fast_path_params(first))):
+            return None
+        padded = key_padding_mask._data != 0          # a canonical (float) mask: 0 = kept
+        kept = ~padded
+        if kept.shape[1] > 1 and not np.all(kept[:, 1:] <= kept[:, :-1]):
+            return None                               # not left-aligned: the plain path
+        return padded
+
+
+def _fast_path_params(layer):
+    """The parameters PyTorch checks for requires_grad before its inference fast path."""
+    sa = layer.self_attn
+    return (sa.in_proj_weight, sa.in_proj_bias, sa.out_proj.weight, sa.out_proj.bias,
+            layer.norm1.weight, layer.norm1.bias, layer.norm2.weight, layer.norm2.bias,
+            layer.linear1.weight, layer.linear1.bias, layer.linear2.weight, layer.linear2.bias)
 
 
 def _why_no_sparsity_path(layer) -> str:

@@ -392,7 +392,10 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                                  "MultiProcessingDataLoaderIter")
         ctx = loader.multiprocessing_context or multiprocessing.get_context()
         self._worker_init_fn = loader.worker_init_fn
-        self._shm_prefix = f"ember_dl_{os.getpid()}_{secrets.token_hex(4)}_"
+        # a forked worker holds a copy of this object: only the process that made the
+        # workers may shut them down (see _shutdown_workers)
+        self._owner_pid = os.getpid()
+        self._shm_prefix = f"ember_dl_{self._owner_pid}_{secrets.token_hex(4)}_"
         self._worker_result_queue = ctx.Queue()
         self._data_queue = self._worker_result_queue
         self._workers_done_event = ctx.Event()
@@ -577,7 +580,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
     def _shutdown_workers(self) -> None:
         if _utils is None or _utils.python_exit_status is not False:
             return                  # interpreter exit: multiprocessing terminates daemons
-        if self._shutdown:
+        if self._shutdown or os.getpid() != self._owner_pid:
             return
         self._shutdown = True
         try:

@@ -34,7 +34,7 @@ import numpy as np
 
 SHM_DIR = "/dev/shm"
 
-SHM_THRESHOLD: int | None = 256 << 10
+SHM_THRESHOLD: int | None = 512 << 10
 """Buffers of at least this many bytes go through shared memory (None: never). Measured with
 one worker sending float64 batches to the main process, which sums each one: below
 ~128 KiB the queue is as fast or faster, from ~256 KiB shared memory wins by 2-5x (see the
