@@ -26,8 +26,9 @@ from . import linalg, cuda, backends, random  # noqa: F401,E402
 def _export_top_level():
     """Some nn functions are also ``torch.<name>`` (torch.relu, torch.softmax,
     torch.dropout, torch.cdist, ...): each family lists them in ``TOP_LEVEL``."""
-    from .ops import activation, distance, dropout, normalization, pooling
-    for family in (activation, distance, dropout, normalization):
+    from .ops import (activation, distance, dropout, normalization, padding, pooling, sparse,
+                      upsampling)
+    for family in (activation, distance, dropout, normalization, padding, sparse, upsampling):
         names = getattr(family, "TOP_LEVEL", {})
         if not isinstance(names, dict):
             names = {n: getattr(family, n) for n in names}
@@ -41,3 +42,5 @@ _export_top_level()
 from . import nn  # noqa
 from . import utils  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
+from . import optim  # noqa: F401,E402
+from . import vision  # noqa: F401,E402

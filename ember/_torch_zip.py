@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import codecs
 import io
-import os
 import pickle
 import struct
 import sys
@@ -38,7 +37,7 @@ from collections import Counter, OrderedDict
 import numpy as np
 
 from . import _dtype
-from ._device import BackendUnavailableError, CPU, check_device
+from ._device import CPU, BackendUnavailableError, check_device
 from ._device import device as _device_cls
 from ._size import Size
 from ._tensor import Tensor, _root_array, _wrap
@@ -105,10 +104,6 @@ class StorageType:
 _UNTYPED = UntypedStorageType()
 _STORAGE_TYPES = {name: StorageType(name, _dtype._BY_NAME[d]) for name, d in
                   _STORAGE_NAMES.items()}
-
-
-def _ml_bfloat16():
-    return _dtype.bfloat16.np is not None
 
 
 # ---------------------------------------------------------------------------------------
@@ -217,7 +212,7 @@ class StorageSlice:
 class TypedStorage:
     """What a persistent id unpickles to: a storage and the dtype it was saved with."""
 
-    __slots__ = ("storage", "dtype")
+    __slots__ = ("dtype", "storage")
 
     def __init__(self, storage, dtype):
         self.storage, self.dtype = storage, dtype
@@ -317,9 +312,10 @@ def _storage_array(storage, dt):
         raise TypeError(f"expected a storage, got {type(storage).__name__}")
     if dt is None:
         dt = storage.dtype
-    if isinstance(dt, UnsupportedDtype):
-        raise RuntimeError(f"ember has no {dt.name} dtype, so a torch.{dt.name} tensor in this "
-                        f"checkpoint cannot be loaded (convert it in PyTorch first)")
+    if isinstance(dt, UnsupportedDtype):     # a valid file ember cannot represent: not a type error
+        raise RuntimeError(  # noqa: TRY004
+            f"ember has no {dt.name} dtype, so a torch.{dt.name} tensor in this checkpoint "
+            f"cannot be loaded (convert it in PyTorch first)")
     if not isinstance(dt, _dtype.dtype):
         raise TypeError(f"expected a dtype, got {type(dt).__name__}")
     return storage.storage.typed(dt)
@@ -589,6 +585,47 @@ def _lazy_classes():
     return (parameter.UninitializedParameter, parameter.UninitializedBuffer)
 
 
+_MISSING = object()
+_MODULE_DICT = types.ModuleType.__dict__["__dict__"]
+_TYPE_DICT = type.__dict__["__dict__"]
+
+
+def lookup_static(module, qualname):
+    """``module.qualname`` (dotted through classes) by plain dictionary lookups, read with
+    the base descriptors: no module ``__getattr__``, metaclass or property code runs."""
+    obj = module
+    for i, part in enumerate(qualname.split(".")):
+        if i == 0:
+            d = _MODULE_DICT.__get__(module)
+        elif issubclass(type(obj), type):
+            d = _TYPE_DICT.__get__(obj)
+        else:
+            return _MISSING
+        if type(part) is not str or part not in d:
+            return _MISSING
+        obj = d[part]
+    return obj
+
+
+class _Getattr:
+    """``builtins.getattr`` as a checkpoint may use it: only ``getattr(module, "method")``,
+    re-binding a method defined by the class of an ``nn.Module`` rebuilt by this load (lazy
+    modules keep bound methods as hooks). Nothing is called."""
+
+    def __repr__(self):
+        return "builtins.getattr"
+
+
+_GETATTR = _Getattr()
+
+
+def _internal_classes():
+    """ember's own helper classes that modules hold and that are safe to rebuild with
+    ``__new__`` + ``__setstate__``."""
+    from .nn.modules.module import RemovableHandle
+    return (RemovableHandle,)
+
+
 def _functional_values():
     """Functions of ``ember.nn.functional`` that modules keep as attributes
     (``TransformerEncoderLayer.activation``): loaded as references, never called."""
@@ -663,6 +700,8 @@ class LoadPolicy:
       (no module ``__getattr__`` runs), and an instance is only created with
       ``cls.__new__(cls)`` and given its saved ``__dict__`` through ``__setstate__``; calling
       the class (``__init__`` with pickled arguments) is refused;
+    * ``getattr(module, "method")`` only re-binds a method of a Module rebuilt by this load
+      (lazy modules' hooks), and ember's ``RemovableHandle`` may be rebuilt (their handles);
     * objects passed to ``add_safe_globals`` are trusted like ordinary pickle would;
     * anything else is refused with ``pickle.UnpicklingError`` before it is touched.
     """
@@ -677,6 +716,7 @@ class LoadPolicy:
         self._user = dict(_user_globals)
         self._user_ids = {id(v) for v in self._user.values()}
         self._lazy = _lazy_classes()
+        self._internal = _internal_classes()
 
     # -------------------------------------------------------------- errors
     def refuse(self, what, why=""):
@@ -694,6 +734,8 @@ class LoadPolicy:
         full = f"{module}.{name}"
         if full in self._user:
             return self._user[full]
+        if key == ("builtins", "getattr") and not self.weights_only:
+            return _GETATTR
         if key in self._callables:
             return self._callables[key]
         if key in self._values:
@@ -705,7 +747,7 @@ class LoadPolicy:
                               "cannot be loaded (save its state_dict() instead). ")
         obj = self._lookup(module, name, what)
         from .nn.modules.module import Module
-        if isinstance(obj, type) and issubclass(obj, (Module, Tensor)):
+        if issubclass(type(obj), type) and issubclass(obj, (Module, Tensor)):
             if self.weights_only:
                 raise self.refuse(what, "weights_only=True loads tensors and containers only, "
                                   "and this checkpoint holds a pickled object of this class "
@@ -716,7 +758,8 @@ class LoadPolicy:
             return obj
         if self._functions is None:
             self._functions = _functional_values()
-        if id(obj) in self._functions and not self.weights_only:
+        if not self.weights_only and (id(obj) in self._functions or
+                                      any(obj is c for c in self._internal)):
             return obj
         raise self.refuse(what)
 
@@ -736,14 +779,9 @@ class LoadPolicy:
                               f"before calling ember.load. ")
         if not isinstance(mod, types.ModuleType):
             raise self.refuse(what, f"sys.modules['{module}'] is not a module. ")
-        obj = mod
-        for part in name.split("."):
-            d = getattr(obj, "__dict__", None)
-            # plain dictionary lookups: no module __getattr__ or descriptor code runs
-            if not isinstance(d, (dict, type(type.__dict__))) or part not in d or \
-                    (obj is not mod and not isinstance(obj, type)):
-                raise self.refuse(what, f"'{name}' was not found in module '{module}'. ")
-            obj = d[part]
+        obj = lookup_static(mod, name)
+        if obj is _MISSING:
+            raise self.refuse(what, f"'{name}' was not found in module '{module}'. ")
         return obj
 
     # -------------------------------------------------------------- REDUCE / NEWOBJ / BUILD
@@ -752,6 +790,8 @@ class LoadPolicy:
             raise pickle.UnpicklingError("REDUCE arguments must be a tuple")
         if id(func) in _SAFE_CALLABLES or id(func) in self._user_ids:
             return func(*args)
+        if func is _GETATTR:
+            return self._bind_method(*args) if len(args) == 2 else self._bad_getattr(args)
         if any(func is c for c in self._lazy):      # UninitializedParameter(requires_grad)
             if len(args) > 1 or (args and not isinstance(args[0], bool)):
                 raise pickle.UnpicklingError(f"{func.__name__}() takes one bool argument")
@@ -761,13 +801,32 @@ class LoadPolicy:
             f"{self.source}); pickled modules are rebuilt with __new__ and __setstate__, "
             f"never by calling the class.")
 
+    def _bad_getattr(self, args):
+        target = type(args[0]).__name__ if args else "nothing"
+        raise self.refuse("GLOBAL builtins.getattr", f"ember only allows getattr(module, "
+                          f"'method') to re-bind a method of an nn.Module rebuilt from the "
+                          f"same file; this file calls it on a {target}. ")
+
+    def _bind_method(self, obj, name):
+        from .nn.modules.module import Module
+        if not isinstance(obj, Module) or type(name) is not str or name.startswith("__"):
+            self._bad_getattr((obj, name))
+        for klass in type(obj).__mro__:
+            if name in vars(klass):
+                attr = vars(klass)[name]
+                if isinstance(attr, types.FunctionType):
+                    return types.MethodType(attr, obj)
+                break
+        self._bad_getattr((obj, name))
+
     def new(self, cls, args, kwargs):
         from .nn.modules.module import Module
         if not isinstance(args, tuple) or not isinstance(kwargs, dict):
             raise pickle.UnpicklingError("NEWOBJ arguments must be a tuple and a dict")
         if id(cls) in self._user_ids:
             return cls.__new__(cls, *args, **kwargs)
-        if isinstance(cls, type) and issubclass(cls, Module) and not self.weights_only:
+        if isinstance(cls, type) and not self.weights_only and (
+                issubclass(cls, Module) or any(cls is c for c in self._internal)):
             if args or kwargs:
                 raise pickle.UnpicklingError(f"{_describe(cls)}.__new__ with arguments is not "
                                              f"allowed (while loading {self.source})")
@@ -782,7 +841,8 @@ class LoadPolicy:
             if not isinstance(state, dict) or not all(isinstance(k, str) for k in state):
                 raise pickle.UnpicklingError("OrderedDict state must be a dict of attributes")
             inst.__dict__.update(state)
-        elif isinstance(inst, Module) or id(type(inst)) in self._user_ids:
+        elif isinstance(inst, Module) or id(type(inst)) in self._user_ids or \
+                any(type(inst) is c for c in self._internal):
             setstate = getattr(inst, "__setstate__", None)
             if setstate is not None:
                 setstate(state)
@@ -1197,31 +1257,35 @@ RestrictedUnpickler._dispatch = {op[0]: fn for op, fn in {
 }.items()}
 
 
-def unsafe_globals(data: bytes, policy: LoadPolicy) -> list:
-    """The globals a pickle names that ``policy`` would refuse, found by scanning its
-    opcodes (nothing is run). ``STACK_GLOBAL`` names are followed through the memo."""
+def unsafe_globals(file, policy: LoadPolicy, count=1) -> list:
+    """The globals that the next ``count`` pickles in ``file`` name and ``policy`` would
+    refuse, found by scanning opcodes (nothing is run). ``STACK_GLOBAL`` names are followed
+    through the memo."""
     import pickletools
-    names, recent, memo = [], [], {}
-    for op, arg, _pos in pickletools.genops(data):
-        name = op.name
-        if name == "GLOBAL":
-            names.append(tuple(arg.split(" ", 1)))
-        elif name == "STACK_GLOBAL":
-            if len(recent) >= 2 and isinstance(recent[-1], str) and isinstance(recent[-2], str):
-                names.append((recent[-2], recent[-1]))
+    names = []
+    for _ in range(count):
+        recent, memo = [], {}
+        for op, arg, _pos in pickletools.genops(file):       # stops after STOP
+            name = op.name
+            if name == "GLOBAL":
+                names.append(tuple(arg.split(" ", 1)))
+            elif name == "STACK_GLOBAL":
+                if len(recent) >= 2 and isinstance(recent[-1], str) and \
+                        isinstance(recent[-2], str):
+                    names.append((recent[-2], recent[-1]))
+                else:
+                    names.append(("<unknown>", "<unknown>"))
+            if name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
+                idx = len(memo) if name == "MEMOIZE" else arg
+                memo[idx] = recent[-1] if recent else None
+                continue
+            if name in ("GET", "BINGET", "LONG_BINGET"):
+                recent.append(memo.get(arg))
+            elif isinstance(arg, str) and "UNICODE" in name:
+                recent.append(arg)
             else:
-                names.append(("<unknown>", "<unknown>"))
-        if name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):
-            idx = len(memo) if name == "MEMOIZE" else arg
-            memo[idx] = recent[-1] if recent else None
-            continue
-        if name in ("GET", "BINGET", "LONG_BINGET"):
-            recent.append(memo.get(arg))
-        elif isinstance(arg, str) and "UNICODE" in name:
-            recent.append(arg)
-        else:
-            recent.append(None)
-        del recent[:-2]
+                recent.append(None)
+            del recent[:-2]
     refused = []
     for module, name in names:
         try:
@@ -1238,7 +1302,7 @@ def unsafe_globals(data: bytes, policy: LoadPolicy) -> list:
 class StorageRef:
     """A storage to be written as ``data/<key>``; pickled as torch's persistent id."""
 
-    __slots__ = ("key", "flat", "dtype_name")
+    __slots__ = ("dtype_name", "flat", "key")
 
     def __init__(self, key, flat):
         self.key = key

@@ -13,8 +13,12 @@ your script, before loading). Such modules are rebuilt the way pickle rebuilds a
 A file that names anything else (``os.system``, ``builtins.eval``, ``subprocess.Popen``,
 ``functools.partial``, ``getattr``, NumPy functions, ...) is refused with
 ``pickle.UnpicklingError: Weights only load failed ... Unsupported global: GLOBAL os.system``
-before anything runs. Classes you trust can be allowed with ``add_safe_globals([...])`` or
-the ``safe_globals([...])`` context manager, as in PyTorch.
+before anything runs. (The one use of ``getattr`` allowed, outside ``weights_only=True``, is
+``getattr(module, "method")`` re-binding a method of a Module rebuilt from the same file,
+which is how an uninitialised lazy module stores its hooks; nothing is called.) NumPy
+arrays, scalars and dtypes of plain (non-object) dtypes are rebuilt through checked
+stand-ins for NumPy's own reconstruction functions. Classes you trust can be allowed with
+``add_safe_globals([...])`` or the ``safe_globals([...])`` context manager, as in PyTorch.
 
 ``weights_only=True`` additionally refuses pickled modules (whole models).
 
@@ -46,10 +50,11 @@ the storages **without unpickling at all**; ``data.pkl`` serves PyTorch and olde
 Its layout (UTF-8 JSON)::
 
     {"format": "ember.tree", "version": 1,
-     "storages": {"<key>": {"dtype": "float32", "numel": 6}, ...},   (NumPy dtype
-                                                                      strings for arrays
-                                                                      ember has no dtype for)
+     "storages": {"<key>": {"dtype": "float32", "numel": 6}, ...},
      "root": NODE}
+
+(a storage's dtype is an ember dtype name, or a NumPy dtype string such as ``"<u2"`` for
+arrays of dtypes ember lacks).
 
 A NODE is a JSON ``null``/``true``/``false``/integer/string, a finite float (a JSON number
 with a fraction or exponent), or an object whose ``"$"`` names its kind:
@@ -109,9 +114,17 @@ from ._size import Size
 from ._tensor import Tensor, _wrap
 from ._torch_zip import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals
 
-__all__ = ["save", "load", "save_torch_compatible", "add_safe_globals", "get_safe_globals",
-           "clear_safe_globals", "safe_globals", "get_unsafe_globals_in_checkpoint",
-           "DEFAULT_PROTOCOL"]
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "add_safe_globals",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "get_unsafe_globals_in_checkpoint",
+    "load",
+    "safe_globals",
+    "save",
+    "save_torch_compatible",
+]
 
 DEFAULT_PROTOCOL = 2
 TREE_RECORD = ".ember/tree.json"
@@ -152,7 +165,7 @@ class _TreeEncoder:
         if t is float:
             if math.isfinite(obj):
                 return obj
-            return {"$": "float", "value": "nan" if obj != obj else
+            return {"$": "float", "value": "nan" if math.isnan(obj) else
                     ("inf" if obj > 0 else "-inf")}
         ref = self.ids.get(id(obj))
         if ref is not None:
@@ -259,7 +272,7 @@ class _TreeDecoder:
         self.objects = {}
         self.decl = doc.get("storages", {})
         if not isinstance(self.decl, dict):
-            raise ValueError("'storages' must be an object")
+            raise TypeError("'storages' must be an object")
 
     def _register(self, node, obj):
         n = node.get("id")
@@ -342,13 +355,13 @@ class _TreeDecoder:
     def _items(node):
         items = node.get("items")
         if not isinstance(items, list):
-            raise ValueError(f"node {node.get('$')!r} needs an 'items' list")
+            raise TypeError(f"node {node.get('$')!r} needs an 'items' list")
         return items
 
     def _storage(self, node):
         key = node.get("storage")
         if not isinstance(key, str) or not isinstance(self.decl.get(key), dict):
-            raise ValueError(f"storage {key!r} is not declared")
+            raise KeyError(f"storage {key!r} is not declared")
         return self.storages.get(key)
 
     def _tensor(self, node):
@@ -393,7 +406,7 @@ def _namedtuple(node, items):
             and all(isinstance(f, str) for f in fields) and len(fields) == len(items)):
         raise ValueError("bad namedtuple node")
     cls = _existing_class(module, qualname)
-    if not (isinstance(cls, type) and issubclass(cls, tuple) and
+    if not (issubclass(type(cls), type) and issubclass(cls, tuple) and
             tuple(getattr(cls, "_fields", ())) == tuple(fields)):
         cls = collections.namedtuple(qualname.rpartition(".")[2], fields)
     return tuple.__new__(cls, items)      # no user __new__/__init__ runs
@@ -401,15 +414,11 @@ def _namedtuple(node, items):
 
 def _existing_class(module, qualname):
     """The class ``module.qualname`` if its module is already imported (dict lookups only)."""
-    obj = sys.modules.get(module)
-    if obj is None:
+    mod = sys.modules.get(module)
+    if not isinstance(mod, type(sys)):
         return None
-    for part in qualname.split("."):
-        d = getattr(obj, "__dict__", None)
-        if not isinstance(d, (dict, type(type.__dict__))) or part not in d:
-            return None
-        obj = d[part]
-    return obj
+    obj = _tz.lookup_static(mod, qualname)
+    return None if obj is _tz._MISSING else obj
 
 
 def decode_tree(data: bytes, storages):
@@ -675,12 +684,14 @@ def get_unsafe_globals_in_checkpoint(f) -> list:
     if _is_path(f):
         with open(os.fspath(f), "rb") as fh:
             return get_unsafe_globals_in_checkpoint(fh)
-    source = repr(getattr(f, "name", f"<{type(f).__name__}>"))
+    name = getattr(f, "name", None)
+    source = repr(name) if isinstance(name, str) else f"<{type(f).__name__}>"
     policy = _tz.LoadPolicy(False, source)
+    start = f.tell()
     magic = f.read(4)
-    f.seek(0)
+    f.seek(start)
     if magic.startswith(b"PK"):
-        data = _tz.ZipReader(f, source).read("data.pkl")
-    else:
-        data = f.read()
-    return _tz.unsafe_globals(data, policy)
+        return _tz.unsafe_globals(io.BytesIO(_tz.ZipReader(f, source).read("data.pkl")),
+                                  policy)
+    # legacy: magic number, protocol, system info, the object, the storage keys
+    return _tz.unsafe_globals(f, policy, count=5)

@@ -19,8 +19,6 @@ from .._dtype import NP_TO_DTYPE, result_type
 from ._op import Op, Tensor
 
 __all__ = ["pairwise_distance", "cosine_similarity", "pdist"]
-# PyTorch's top-level names defined here (for the lead to wire as ``ember.<name>``).
-TOP_LEVEL = ["cdist", "pdist", "pairwise_distance", "cosine_similarity"]
 
 _CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
                 "donot_use_mm_for_euclid_dist")
@@ -186,3 +184,8 @@ def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
         return d2.clamp_min(0).sqrt()
     diff = a.unsqueeze(-2) - b.unsqueeze(-3)
     return diff.norm(p, dim=-1)
+
+
+# PyTorch's top-level functions of this family (``ember.<name>``), name -> function.
+TOP_LEVEL = {"cdist": cdist, "pdist": pdist, "pairwise_distance": pairwise_distance,
+             "cosine_similarity": cosine_similarity}

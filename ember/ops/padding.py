@@ -27,8 +27,6 @@ from .._dtype import NP_TO_DTYPE
 from ._op import Op, Tensor
 
 __all__ = ["pad"]
-# PyTorch's top-level names defined here (for the lead to wire as ``ember.<name>``).
-TOP_LEVEL = ["constant_pad_nd"]
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -348,3 +346,7 @@ def pad(input: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         if v != 0:
             raise RuntimeError(f'Padding mode "{mode}" doesn\'t take in value argument')
     return _mode_pad(input, pad, mode)
+
+
+# PyTorch's top-level functions of this family (``ember.<name>``), name -> function.
+TOP_LEVEL = {"constant_pad_nd": constant_pad_nd}

@@ -11,16 +11,16 @@ Both are built from two primitives that are each other's adjoint:
 
 ``embedding`` is one ``RowGather`` whose backward is a ``RowScatter`` with the per-row
 gradient weights (0 for ``padding_idx``, ``1/count`` for ``scale_grad_by_freq``), so double
-backward works. ``embedding_bag`` gathers the rows, weighs them (per-sample weights, the
+backward works (as in PyTorch, the second derivative ignores ``scale_grad_by_freq``). ``embedding_bag`` gathers the rows, weighs them (per-sample weights, the
 mean's ``1/count``, padding), and ``RowScatter``s them into their bags; ``'max'`` mode gathers
 each bag's maximum element per column directly from the flattened weight.
 
 The weight gradient is always dense: ``sparse=True`` is accepted (the gradient values are the
-same) but no sparse tensor is made.
+same) but no sparse tensor is made. ``embedding_bag``'s ``scale_grad_by_freq`` reproduces
+PyTorch's CPU kernel, which does not always divide by an index's own count (see
+``_bag_freq_weights``).
 """
 from __future__ import annotations
-
-import numbers
 
 import numpy as np
 
@@ -29,8 +29,6 @@ from ..autograd.grad_mode import no_grad
 from ._op import Op, Tensor, _wrap
 
 __all__ = ["embedding", "embedding_bag"]
-# PyTorch's top-level names defined here (for the lead to wire as ``ember.<name>``).
-TOP_LEVEL = ["embedding", "embedding_renorm_"]
 
 
 # ---------------------------------------------------------------------------------------
@@ -63,7 +61,8 @@ def _gather_rows(table, idx, rw=None):
 
 class RowGather(Op):
     """``table[idx] * rw_fwd`` (rows of ``table`` along its first dimension). Backward:
-    ``RowScatter`` of the gradient with the weights ``rw_bwd``."""
+    ``RowScatter`` of the gradient with the weights ``rw_bwd`` (whose own backward uses
+    ``rw_back`` when given, see ``RowScatter``)."""
 
     def forward(self, table, *, idx, rw_fwd=None, rw_bwd=None, rw_back=False,
                 label="EmbeddingBackward0"):
@@ -320,7 +319,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
     _check_indices(input, "indices", "embedding_bag")
     if offsets is not None:
         _check_indices(offsets, "indices", "embedding_bag")    # (sic: PyTorch says indices)
-    n, dim = weight._data.shape
+    n = weight._data.shape[0]
     bad = np.flatnonzero((idx < 0) | (idx >= n))
     if bad.size:
         raise RuntimeError(f"Index {int(bad[0])} of input takes value {int(idx[bad[0]])} "
@@ -400,7 +399,7 @@ def _bag_max(weight, idx, bag, nb, keep):
     """Each bag's maximum per column (0 for an empty bag), as a gather from the flattened
     weight (so the gradient goes to the arg-max element of each column)."""
     w = weight._data
-    n, dim = w.shape
+    dim = w.shape[1]
     if keep is not None:
         idx, bag = idx[keep], bag[keep]
     out_pos = np.zeros((nb, dim), dtype=np.intp)
@@ -424,3 +423,15 @@ def _bag_max(weight, idx, bag, nb, keep):
     return RowGather.apply(flat, idx=out_pos, rw_fwd=np.broadcast_to(mask, (nb, dim)),
                            rw_bwd=np.broadcast_to(mask, (nb, dim)),
                            label="EmbeddingBagBackward0")
+
+
+def _top_embedding(weight: Tensor, indices: Tensor, padding_idx: int = -1,
+                   scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """PyTorch's ``torch.embedding``: the table first, and a negative ``padding_idx`` means
+    none."""
+    return embedding(indices, weight, None if padding_idx < 0 else padding_idx, None, 2.0,
+                     scale_grad_by_freq, sparse)
+
+
+# PyTorch's top-level functions of this family (``ember.<name>``), name -> function.
+TOP_LEVEL = {"embedding": _top_embedding, "embedding_renorm_": embedding_renorm_}

@@ -23,7 +23,6 @@ to both the input and the grid.
 """
 from __future__ import annotations
 
-import math
 import numbers
 import warnings
 
@@ -36,9 +35,6 @@ from .padding import _take_adjoint
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear",
            "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
            "grid_sample", "affine_grid"]
-# PyTorch's top-level names defined here (for the lead to wire as ``ember.<name>``).
-TOP_LEVEL = ["pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "native_channel_shuffle",
-             "grid_sampler", "affine_grid_generator"]
 
 _DIM_LETTERS = {1: "W", 2: "HW", 3: "DHW"}
 _INTERP_MODES = "nearest | linear | bilinear | bicubic | trilinear | lanczos | area | " \
@@ -342,6 +338,13 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
             scale becomes in/out instead of 1/scale_factor).
         antialias (bool): low-pass filter when downsampling (bilinear/bicubic, 4-D input),
             as PIL does.
+
+    Gradients are PyTorch's, including two places where PyTorch's backward kernels are not
+    the exact transpose of its forward: 'nearest' backward maps equal and doubled sizes
+    with ``dst`` and ``dst // 2`` whatever the scale factor, and 'bicubic' backward copies
+    the gradient when the output size equals the input size. uint8 inputs: the nearest
+    modes are exact; the interpolating modes are computed in float32 and rounded, which can
+    differ by 1 (3 for bicubic) from PyTorch's fixed-point uint8 kernels.
     """
     _check_tensor(input, "interpolate")
     if mode in ("nearest", "area", "nearest-exact"):
@@ -392,7 +395,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode == "area" and out_sizes is None:
         recompute_scale_factor = True
     if recompute_scale_factor and scales is not None:
-        out_sizes = [int(math.floor(s * f)) for s, f in zip(spatial, scales)]
+        out_sizes = [int(s * f) for s, f in zip(spatial, scales)]      # truncation
         scales = None
     if antialias and not (mode in ("bilinear", "bicubic", "lanczos")
                           and input._data.ndim == 4):
@@ -808,28 +811,28 @@ def affine_grid(theta: Tensor, size, align_corners: bool | None = None) -> Tenso
         align_corners = False
     if not theta.is_floating_point():
         raise ValueError(f"Expected theta to have floating point type, but got {theta.dtype}")
-    size = list(size)
+    shown, size = size, list(size)
     ts = tuple(theta._data.shape)
     if len(size) == 4:
         if len(ts) != 3 or ts[-2] != 2 or ts[-1] != 3:
             raise ValueError(f"Expected a batch of 2D affine matrices of shape Nx2x3 for size "
-                             f"{size}. Got {theta.shape}.")
+                             f"{shown}. Got {theta.shape}.")
         spatial = size[-2:]
     elif len(size) == 5:
         if len(ts) != 3 or ts[-2] != 3 or ts[-1] != 4:
             raise ValueError(f"Expected a batch of 3D affine matrices of shape Nx3x4 for size "
-                             f"{size}. Got {theta.shape}.")
+                             f"{shown}. Got {theta.shape}.")
         spatial = size[-3:]
     else:
         raise NotImplementedError(f"affine_grid only supports 4D and 5D sizes, for 2D and 3D "
-                                  f"affine transforms, respectively. Got size {size}.")
+                                  f"affine transforms, respectively. Got size {shown}.")
     if align_corners and min(spatial) == 1:
         warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size "
                       "grids when align_corners=True. This is not an intended use case of "
                       "affine_grid. See the documentation of affine_grid for details.",
                       stacklevel=2)
     elif min(size) <= 0:
-        raise ValueError(f"Expected non-zero, positive output size. Got {size}")
+        raise ValueError(f"Expected non-zero, positive output size. Got {shown}")
     return affine_grid_generator(theta, size, align_corners)
 
 
@@ -849,3 +852,9 @@ def affine_grid_generator(theta: Tensor, size, align_corners: bool) -> Tensor:
     base = _wrap(np.ascontiguousarray(np.broadcast_to(base, (n,) + base.shape[1:])))
     grid = matmul(base, theta.transpose(1, 2))
     return grid.reshape(n, *spatial, k)
+
+
+# PyTorch's top-level functions of this family (``ember.<name>``), name -> function.
+TOP_LEVEL = {"pixel_shuffle": pixel_shuffle, "pixel_unshuffle": pixel_unshuffle,
+             "channel_shuffle": channel_shuffle, "native_channel_shuffle": native_channel_shuffle,
+             "grid_sampler": grid_sampler, "affine_grid_generator": affine_grid_generator}

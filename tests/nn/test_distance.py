@@ -69,8 +69,8 @@ def test_cosine_similarity_clamps_each_norm_like_torch():
     a = ember.tensor([[3e-5, 4e-5], [1.0, 2.0]], dtype=ember.float64, requires_grad=True)
     b = ember.tensor([[1e-5, 0.0], [0.0, 0.0]], dtype=ember.float64, requires_grad=True)
     for eps in (1e-8, 1e-4):
-        check_op(lambda a, b: F.cosine_similarity(a, b, eps=eps),
-                 lambda a, b: TF.cosine_similarity(a, b, eps=eps), [a, b])
+        check_op(lambda a, b, eps=eps: F.cosine_similarity(a, b, eps=eps),
+                 lambda a, b, eps=eps: TF.cosine_similarity(a, b, eps=eps), [a, b])
     # mixed dtypes promote
     check_op(F.cosine_similarity, TF.cosine_similarity,
              [rand(2, 3, dtype=np.float32), ember.tensor([[1, 2, 3], [4, 5, 6]])], grad=False)

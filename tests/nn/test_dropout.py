@@ -202,6 +202,7 @@ def _constant_axes(mask):
 ])
 def test_channel_masks_match_torch_structure(name, shape, const):
     ember.manual_seed(0)
+    torch.manual_seed(0)          # both sides deterministic: the 0.3-0.7 check is not flaky
     x = arr(*shape, dtype=np.float64)
     records = []
     for L in (ember, torch):

@@ -97,7 +97,11 @@ def test_mode_pad_dtypes_match_torch(mode, dtype):
                                        ((1, 2, 2, 3), (1, 1, 1, 0, 1, 1))])
 def test_pad_gradcheck(mode, shape, pad):
     x = rand(*shape)
-    fn = lambda t: F.pad(t, pad, mode=mode, value=None if mode != "constant" else 1.5)  # noqa
+    value = 1.5 if mode == "constant" else None
+
+    def fn(t):
+        return F.pad(t, pad, mode=mode, value=value)
+
     assert gradcheck(fn, [x])
     assert gradgradcheck(fn, [x])
 

@@ -94,7 +94,7 @@ def test_embedding_gradcheck():
     # padding_idx and scale_grad_by_freq change the gradient on purpose (it is no longer
     # the derivative), so only their double backward (linear in the output gradient) is
     # checked numerically
-    fn = lambda w: F.embedding(idx, w, padding_idx=2, scale_grad_by_freq=True)  # noqa: E731
+    fn = lambda w: F.embedding(idx, w, padding_idx=2, scale_grad_by_freq=True)
     assert gradgradcheck(fn, [w])
 
 
@@ -208,10 +208,10 @@ def test_embedding_bag_gradcheck():
     idx, off = ember.tensor([0, 2, 2, 4, 1]), ember.tensor([0, 2, 2])
     psw = rand(5, seed=2)
     for mode in ("sum", "mean", "max"):
-        fn = lambda w: F.embedding_bag(idx, w, off, mode=mode)  # noqa: E731
+        fn = lambda w, mode=mode: F.embedding_bag(idx, w, off, mode=mode)
         assert gradcheck(fn, [rand(5, 3)])
         assert gradgradcheck(fn, [rand(5, 3)])
-    fn = lambda w, p: F.embedding_bag(idx, w, off, mode="sum", per_sample_weights=p)  # noqa: E731
+    fn = lambda w, p: F.embedding_bag(idx, w, off, mode="sum", per_sample_weights=p)
     assert gradcheck(fn, [rand(5, 3), psw])
     assert gradgradcheck(fn, [rand(5, 3), psw])
 
@@ -330,3 +330,19 @@ def test_embedding_module_errors_match_torch():
 
     for i, (fe, ft) in enumerate(zip(cases(ember), cases(torch))):
         assert outcome(fe) == outcome(ft), i
+
+
+@requires_torch
+@pytest.mark.parametrize("padding_idx", [-1, 2])
+def test_top_level_embedding_matches_torch(padding_idx):
+    from ember.ops.sparse import TOP_LEVEL
+    fn = getattr(ember, "embedding", TOP_LEVEL["embedding"])
+    idx = np.array([[0, 2, 2], [6, 1, 2]])
+    _run(lambda i, w: fn(w, i, padding_idx, True),
+         lambda i, w: torch.embedding(w, i, padding_idx, True), _weight(np.float64), idx)
+    renorm = getattr(ember, "embedding_renorm_", TOP_LEVEL["embedding_renorm_"])
+    w = _weight(np.float64) * 3
+    we, wt = ember.tensor(w.copy()), torch.tensor(w.copy())
+    assert renorm(we, ember.tensor(idx), 1.0, 2.0) is we
+    torch.embedding_renorm_(wt, torch.tensor(idx), 1.0, 2.0)
+    assert_close(we, wt)

@@ -6,3 +6,7 @@ from .convert_parameters import *  # noqa: F401,F403
 
 __all__ = ["rnn", "parametrize", "parametrizations"] + clip_grad.__all__ + \
     convert_parameters.__all__
+from .weight_norm import weight_norm, remove_weight_norm  # noqa: F401,E402
+from .spectral_norm import spectral_norm, remove_spectral_norm  # noqa: F401,E402
+
+__all__ += ["weight_norm", "remove_weight_norm", "spectral_norm", "remove_spectral_norm"]

@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 
+from ... import _dtype
 from ..._tensor import Tensor, _wrap
 from ...autograd.grad_mode import no_grad
 
@@ -55,7 +56,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
     tensors = _as_list(tensors)
     norm_type = float(norm_type)
     if not tensors:
-        return _wrap(np.asarray(0.0, dtype=np.float32))
+        return _wrap(np.asarray(0.0, dtype=_dtype.get_default_dtype().np))
     norms = [_vector_norm(t._data, norm_type) for t in tensors]
     dtype = np.result_type(*[n.dtype for n in norms])
     total = _vector_norm(np.stack([n.astype(dtype) for n in norms]), norm_type)

@@ -26,7 +26,7 @@ class WeightNorm:
         return _weight_norm(v, g, self.dim)
 
     @staticmethod
-    def apply(module: Module, name: str, dim: int) -> "WeightNorm":
+    def apply(module: Module, name: str, dim: int) -> WeightNorm:
         warnings.warn("`ember.nn.utils.weight_norm` is deprecated in favor of "
                       "`ember.nn.utils.parametrizations.weight_norm`.", FutureWarning,
                       stacklevel=3)
