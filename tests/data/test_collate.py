@@ -5,11 +5,11 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 import pytest
+from oracle import requires_torch, torch
 
 import ember
 from ember.utils.data import default_collate, default_convert
 from ember.utils.data._utils.collate import collate, default_collate_fn_map
-from oracle import requires_torch, torch
 
 Point = namedtuple("Point", ["x", "y"])
 

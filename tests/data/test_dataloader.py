@@ -5,12 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
+from oracle import requires_torch, torch
 
 import ember
-from ember.utils.data import (BatchSampler, DataLoader, Dataset, IterableDataset,
-                              RandomSampler, SequentialSampler, TensorDataset,
-                              get_worker_info)
-from oracle import requires_torch, torch
+from ember.utils.data import (BatchSampler, DataLoader, Dataset, IterableDataset, RandomSampler,
+                              SequentialSampler, TensorDataset, get_worker_info)
 
 
 class Range(Dataset):

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import ember
-from ember.utils.data import (DataLoader, Dataset, IterableDataset, TensorDataset,
+from ember.utils.data import (DataLoader, Dataset, IterableDataset, default_collate,
                               get_worker_info)
 from ember.utils.data._utils import transfer
 
@@ -306,6 +306,12 @@ def test_prefetch_factor_bounds_outstanding_batches(prefetch_factor):
     assert list(it) == list(range(1, 20))
 
 
+def test_prefetch_factor_zero_is_refused_when_iterating():
+    dl = DataLoader(Range(2), num_workers=NW, prefetch_factor=0)
+    with pytest.raises(AssertionError, match="prefetch_factor must be greater than 0"):
+        iter(dl)
+
+
 # ------------------------------------------------------------------------------ persistent
 
 def test_persistent_workers_survive_epochs():
@@ -387,17 +393,46 @@ def test_no_shared_memory_left_after_early_exit():
     assert _shm_files() == []
 
 
+def collate_then_fail(batch):
+    default_collate(batch)              # makes a shared block in the worker
+    raise ValueError("collate failed")
+
+
+def collate_unpicklable(batch):
+    return default_collate(batch), lambda: None
+
+
+@pytest.mark.parametrize("collate_fn, exc", [(collate_then_fail, ValueError),
+                                             (collate_unpicklable, Exception)])
+def test_failed_batches_leave_no_shared_memory(collate_fn, exc):
+    it = iter(DataLoader(Big(4), batch_size=2, num_workers=NW, collate_fn=collate_fn))
+    for _ in range(2):                  # both batches fail; each worker answered once
+        with pytest.raises(exc):
+            next(it)
+    assert _shm_files() == []           # removed by the workers, not by the shutdown
+    del it
+
+
+class TaggedRows(Tagged):
+    """Rows of a tensor, with the worker's tag."""
+
+    def __init__(self, x):
+        super().__init__(len(x))
+        self.x = x
+
+    def __getitem__(self, i):
+        return self.x[i], self.tag
+
+
 @pytest.mark.parametrize("method", ["spawn", "forkserver"])
 def test_other_start_methods(method):
+    # everything (dataset, tensors, worker_init_fn) is pickled to the workers
     x = ember.arange(12.).reshape(6, 2)
-    dl = DataLoader(TensorDataset(x), batch_size=4, num_workers=NW,
-                    multiprocessing_context=method, worker_init_fn=set_tag)
-    out = list(dl)
+    out = list(DataLoader(TaggedRows(x), batch_size=4, num_workers=NW,
+                          multiprocessing_context=method, worker_init_fn=set_tag))
     assert [b[0].shape for b in out] == [(4, 2), (2, 2)]
     assert out[1][0].tolist() == [[8., 9.], [10., 11.]]
-    assert _values(DataLoader(Tagged(2), batch_size=None, num_workers=NW,
-                              multiprocessing_context=method,
-                              worker_init_fn=set_tag)) == [100, 101]
+    assert [b[1].tolist() for b in out] == [[100] * 4, [101] * 2]
 
 
 # ------------------------------------------------------------------------------ faults
@@ -423,7 +458,6 @@ def test_worker_exception_is_reraised_with_traceback():
 @pytest.mark.parametrize("exc, raised, text", [
     (KeyError("missing"), KeyError, "KeyError: 'missing'"),
     (TwoArgError(1, 2), RuntimeError, "Caught TwoArgError"),
-    (StopIteration(), RuntimeError, "Caught StopIteration"),
 ])
 def test_worker_exception_types(exc, raised, text):
     with pytest.raises(raised) as info:
@@ -431,6 +465,14 @@ def test_worker_exception_types(exc, raised, text):
     assert text in str(info.value)
     if raised is KeyError:
         assert "\n" in repr(info.value.args[0])   # the traceback stays readable
+
+
+def test_stop_iteration_in_map_dataset_ends_the_epoch_as_without_workers():
+    # (PyTorch's behaviour: the re-raised StopIteration ends the loop)
+    single = list(DataLoader(Fails(6, 2, StopIteration()), batch_size=None))
+    assert single == [0, 1]
+    assert list(DataLoader(Fails(6, 2, StopIteration()), batch_size=None,
+                           num_workers=NW)) == single
 
 
 def test_worker_exception_of_unimportable_type():
@@ -449,6 +491,16 @@ def test_worker_init_fn_error():
     with pytest.raises(OSError, match="cannot open shard 0"):
         list(DataLoader(Range(4), num_workers=NW, worker_init_fn=bad_init,
                         multiprocessing_context="fork"))
+
+
+class BrokenStream(IterableDataset):
+    def __iter__(self):
+        raise OSError("cannot open the stream")
+
+
+def test_iterable_dataset_iter_error():
+    with pytest.raises(OSError, match="Caught OSError in DataLoader worker process 0"):
+        list(DataLoader(BrokenStream(), num_workers=NW))
 
 
 def test_unpicklable_batch_is_an_error_not_a_hang():
@@ -512,7 +564,7 @@ def _del_iterator(dl):
 def _exception_in_loop(dl):
     with pytest.raises(ZeroDivisionError):
         for _ in dl:
-            1 / 0
+            _ = 1 / 0
 
 
 def _keyboard_interrupt(dl):
@@ -541,13 +593,14 @@ def test_no_orphans_after_shutdown(stop, monkeypatch):
 
     def recording_start(self):
         real_start(self)
-        seen.append(self.pid)
+        seen.append(self)
 
     monkeypatch.setattr(multiprocessing.process.BaseProcess, "start", recording_start)
     dl = DataLoader(Big(20), batch_size=None, num_workers=NW)
     stop(dl)
     assert len(seen) == NW
-    _assert_gone(seen)                 # shutdown joins the workers: no waiting needed
+    _assert_gone([p.pid for p in seen])     # shutdown joined the workers: no waiting
+    assert [p.exitcode for p in seen] == [0] * NW          # they exited, not terminated
     assert _shm_files() == []
 
 

@@ -4,11 +4,11 @@ import warnings
 
 import numpy as np
 import pytest
+from oracle import requires_torch, torch
 
 import ember
-from ember.utils.data import (ChainDataset, ConcatDataset, Dataset, IterableDataset,
-                              StackDataset, Subset, TensorDataset, random_split)
-from oracle import requires_torch, torch
+from ember.utils.data import (ChainDataset, ConcatDataset, Dataset, IterableDataset, StackDataset,
+                              Subset, TensorDataset, random_split)
 
 
 class Squares(Dataset):

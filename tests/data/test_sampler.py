@@ -3,11 +3,11 @@ torch.utils.data, and DistributedSampler's padding/truncation against torch."""
 from collections import Counter
 
 import pytest
+from oracle import requires_torch, torch
 
 import ember
 from ember.utils.data import (BatchSampler, DistributedSampler, RandomSampler, Sampler,
                               SequentialSampler, SubsetRandomSampler, WeightedRandomSampler)
-from oracle import requires_torch, torch
 
 
 def _same_error(ember_call, torch_call, exc_type):
@@ -200,5 +200,6 @@ def test_distributed_sampler_errors():
     with pytest.raises(ValueError, match="num_replicas must be given"):
         DistributedSampler(range(4), rank=0)
     for rank in (2, -1):
-        _same_error(lambda: DistributedSampler(range(4), 2, rank),
-                    lambda: torch.utils.data.DistributedSampler(range(4), 2, rank), ValueError)
+        _same_error(lambda r=rank: DistributedSampler(range(4), 2, r),
+                    lambda r=rank: torch.utils.data.DistributedSampler(range(4), 2, r),
+                    ValueError)

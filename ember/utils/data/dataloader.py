@@ -18,6 +18,7 @@ import multiprocessing
 import os
 import queue
 import secrets
+import signal
 import threading
 import time
 import warnings
@@ -28,13 +29,12 @@ from . import _utils
 from ._utils import ExceptionWrapper, transfer
 from ._utils.collate import default_collate, default_convert
 from ._utils.fetch import _IterableDatasetFetcher, _MapDatasetFetcher
-from ._utils.worker import _IterableDatasetStopIteration, _ResumeIteration, _worker_loop
+from ._utils.worker import (_IterableDatasetStopIteration, _ResumeIteration, _worker_loop,
+                            get_worker_info)
 from .dataset import IterableDataset
 from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
-
-from ._utils.worker import get_worker_info  # noqa: E402
 
 T_co = TypeVar("T_co", covariant=True)
 
@@ -364,7 +364,7 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
 # iterators with live workers, shut down in order at interpreter exit (before
 # python_exit_status makes their __del__ a no-op); see _shutdown_all_at_exit
 _live_iterators: weakref.WeakSet = weakref.WeakSet()
-_live_lock = threading.Lock()
+_live_lock = threading.RLock()     # re-entrant: __del__ may run (gc) while it is held
 
 
 class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
@@ -620,7 +620,6 @@ def _describe_exit(w) -> str:
     if code is None:
         return f"pid {w.pid}: state unknown"
     if code < 0:
-        import signal
         try:
             name = signal.Signals(-code).name
         except ValueError:

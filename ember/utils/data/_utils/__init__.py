@@ -79,4 +79,4 @@ class ExceptionWrapper:
         raise exc
 
 
-from . import collate, fetch, transfer, worker  # noqa: E402,F401
+from . import collate, fetch, transfer, worker  # noqa: F401

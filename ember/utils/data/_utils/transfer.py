@@ -36,9 +36,17 @@ SHM_DIR = "/dev/shm"
 
 SHM_THRESHOLD: int | None = 512 << 10
 """Buffers of at least this many bytes go through shared memory (None: never). Measured with
-one worker sending float64 batches to the main process, which sums each one: below
-~128 KiB the queue is as fast or faster, from ~256 KiB shared memory wins by 2-5x (see the
-DataLoader report for the table). The loader reads this when it starts its workers."""
+two workers sending float32 batches of one tensor to the main process, which sums each one
+(ms per batch, pickled through the queue vs shared memory, on a loaded 2-core VM):
+
+    batch     64 KiB  256 KiB  512 KiB  1 MiB  4 MiB  16 MiB  64 MiB
+    queue     0.33    0.47     1.35     3.7    22     67      354
+    shm       0.55    1.0      0.89     2.8    8.5    33      77
+
+Below ~512 KiB a block's fixed cost (creating, sizing and mapping a file, then opening,
+mapping and unlinking it, and the page faults on fresh pages) loses to the pipe; above it
+the pipe's copies lose, by 2x from 4 MiB and 4-5x at 64 MiB. The loader reads this value
+when it starts its workers."""
 
 _ALIGN = 64          # byte alignment of buffers packed into one block
 
@@ -49,7 +57,7 @@ _ALIGN = 64          # byte alignment of buffers packed into one block
 class _Block:
     """One shared-memory file mapped in this worker."""
 
-    __slots__ = ("name", "mm", "addr", "size", "sent")
+    __slots__ = ("addr", "mm", "name", "sent", "size")
 
     def __init__(self, name, mm, size):
         self.name, self.mm, self.size, self.sent = name, mm, size, False
@@ -57,10 +65,11 @@ class _Block:
 
 
 class _WorkerState:
-    prefix: str | None = None          # None: shared memory is off (the main process)
-    threshold: int | None = None
-    counter = 0
-    pending: list = []                 # blocks made for the batch being built
+    def __init__(self):
+        self.prefix: str | None = None     # None: shared memory is off (the main process)
+        self.threshold: int | None = None
+        self.counter = 0
+        self.pending: list = []            # blocks made for the batch being built
 
 
 _state = _WorkerState()
@@ -137,7 +146,7 @@ class Message:
     """A packed batch: the pickle, and for each out-of-band buffer either its bytes or the
     ``(block name, offset, nbytes)`` where it lies in shared memory."""
 
-    __slots__ = ("payload", "buffers")
+    __slots__ = ("buffers", "payload")
 
     def __init__(self, payload, buffers):
         self.payload, self.buffers = payload, buffers
@@ -166,6 +175,7 @@ def pack(obj) -> Message:
         buffers.append(None)
         return False
 
+    done = False
     try:
         f = io.BytesIO()
         p = pickle.Pickler(f, protocol=5, buffer_callback=out_of_band)
@@ -174,12 +184,24 @@ def pack(obj) -> Message:
         p.dump(obj)
         if to_copy:
             _copy_into_block(buffers, to_copy)
-        return Message(f.getvalue(), buffers)
+        msg = Message(f.getvalue(), buffers)
+        done = True
+        return msg
     finally:
-        for blk in _state.pending:
-            if not blk.sent:
-                _unlink(blk.name)
-        _state.pending = []
+        # a block goes to the main process only with a complete message
+        _drop_pending(keep_sent=done)
+
+
+def _drop_pending(keep_sent: bool = False) -> None:
+    for blk in _state.pending:
+        if not (keep_sent and blk.sent):
+            _unlink(blk.name)
+    _state.pending = []
+
+
+def discard_pending() -> None:
+    """Remove the blocks made for a batch that failed before it was packed."""
+    _drop_pending()
 
 
 def _copy_into_block(buffers: list, to_copy: list) -> None:

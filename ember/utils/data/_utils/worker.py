@@ -2,8 +2,9 @@
 
 A worker receives ``(send_idx, indices)`` tasks on its own index queue, fetches and collates
 the batch, and puts ``(send_idx, packed batch)`` on the result queue shared by all workers.
-``None`` on the index queue tells it to exit; :class:`_ResumeIteration` (persistent
-workers) to start a new epoch. It also exits by itself when the main process dies.
+``None`` on the index queue (or the done event, once set) tells it to exit;
+:class:`_ResumeIteration` (persistent workers) to start a new epoch. It also exits by
+itself when the main process dies.
 """
 from __future__ import annotations
 
@@ -104,7 +105,7 @@ def _seed_worker(seed: int) -> None:
 def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, auto_collation,
                  collate_fn, drop_last, base_seed, init_fn, worker_id, num_workers,
                  persistent_workers, main_pid, shm_prefix, shm_threshold) -> None:
-    from ..dataloader import _DatasetKind          # (imports this module)
+    from ..dataloader import _DatasetKind  # (imports this module)
 
     global _worker_info
     where = f"in DataLoader worker process {worker_id}"
@@ -116,17 +117,24 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
                                   dataset=dataset)
         transfer.start_worker(shm_prefix, shm_threshold)
 
-        # an error in worker_init_fn or in creating the fetcher (iter(dataset)) is reported
-        # as the answer to the first task, where the main process is waiting for it
-        init_error = None
-        fetcher = None
+        def make_fetcher():
+            # creating it calls iter(dataset) for an iterable dataset, which may fail
+            try:
+                return _DatasetKind.create_fetcher(dataset_kind, dataset, auto_collation,
+                                                   collate_fn, drop_last), None
+            except Exception:
+                return None, ExceptionWrapper(where=where)
+
+        # an error in worker_init_fn (for good) or in making the fetcher (until the next
+        # epoch) is the answer to every task, where the main process is waiting for it
+        init_error = fetch_error = None
         try:
             if init_fn is not None:
                 init_fn(worker_id)
-            fetcher = _DatasetKind.create_fetcher(dataset_kind, dataset, auto_collation,
-                                                  collate_fn, drop_last)
         except Exception:
             init_error = ExceptionWrapper(where=where)
+        if init_error is None:
+            fetcher, fetch_error = make_fetcher()
 
         # after an iterable dataset ends (or shutdown starts) tasks are skipped until None
         iteration_end = False
@@ -135,34 +143,37 @@ def _worker_loop(dataset_kind, dataset, index_queue, data_queue, done_event, aut
             try:
                 r = index_queue.get(timeout=MP_STATUS_CHECK_INTERVAL)
             except queue.Empty:
+                # shutdown normally also sends None, but a loader freed by the garbage
+                # collector may have had its queues finalised first, so the None never
+                # comes: the done event alone is enough to go
+                if done_event.is_set():
+                    break
                 continue
             if isinstance(r, _ResumeIteration):
                 data_queue.put((r, None))
                 iteration_end = False
-                try:
-                    fetcher = _DatasetKind.create_fetcher(dataset_kind, dataset,
-                                                          auto_collation, collate_fn, drop_last)
-                    init_error = None
-                except Exception:
-                    init_error = ExceptionWrapper(where=where)
+                if init_error is None:
+                    fetcher, fetch_error = make_fetcher()
                 continue
             if r is None:
                 break
             if done_event.is_set() or iteration_end:
                 continue
             idx, index = r
-            if init_error is not None:
-                data = init_error
+            if init_error is not None or fetch_error is not None:
+                data = init_error or fetch_error
             else:
                 try:
                     data = transfer.pack(fetcher.fetch(index))
                 except StopIteration:
+                    transfer.discard_pending()
                     if dataset_kind == _DatasetKind.Iterable:
                         data = _IterableDatasetStopIteration(worker_id)
                         iteration_end = True
                     else:
                         data = ExceptionWrapper(where=where)
                 except Exception:
+                    transfer.discard_pending()
                     data = ExceptionWrapper(where=where)
             data_queue.put((idx, data))
             del data, idx, index, r                    # don't hold a batch while waiting
