@@ -34,7 +34,7 @@ def require_pil(feature: str):
     image = _try_import_pil()
     if image is None:
         raise ImportError(f"{feature} requires Pillow, which is not installed. Install it with "
-                          "`pip install pillow` (or `pip install ember[vision]`).")
+                          "`pip install pillow`.")
     return image
 
 

@@ -1,9 +1,37 @@
 """``ember.vision.transforms``: image transforms for PIL images and ember tensor images
 (torchvision's ``transforms``). The classes are in :mod:`.transforms`, the functions they
 call in :mod:`.functional`."""
-from . import functional  # noqa: F401
-from .functional import InterpolationMode  # noqa: F401
-from .transforms import *  # noqa: F401,F403
-from .transforms import __all__ as _all
+from . import functional
+from .functional import InterpolationMode
+from .transforms import *
 
-__all__ = ["InterpolationMode", "functional", *_all]
+__all__ = [
+    "CenterCrop",
+    "ColorJitter",
+    "Compose",
+    "ConvertImageDtype",
+    "FiveCrop",
+    "Grayscale",
+    "InterpolationMode",
+    "Lambda",
+    "Normalize",
+    "PILToTensor",
+    "Pad",
+    "RandomAffine",
+    "RandomApply",
+    "RandomChoice",
+    "RandomCrop",
+    "RandomErasing",
+    "RandomGrayscale",
+    "RandomHorizontalFlip",
+    "RandomOrder",
+    "RandomResizedCrop",
+    "RandomRotation",
+    "RandomTransforms",
+    "RandomVerticalFlip",
+    "Resize",
+    "TenCrop",
+    "ToPILImage",
+    "ToTensor",
+    "functional",
+]

@@ -561,8 +561,8 @@ def center_crop(img, output_size):
         _, h, w = get_dimensions(img)
         if cw == w and ch == h:
             return img
-    top = int(round((h - ch) / 2.0))
-    left = int(round((w - cw) / 2.0))
+    top = round((h - ch) / 2.0)
+    left = round((w - cw) / 2.0)
     return crop(img, top, left, ch, cw)
 
 
@@ -620,7 +620,8 @@ def _blend(img1: Tensor, img2, ratio: float) -> Tensor:
 
 def rgb_to_grayscale(img, num_output_channels: int = 1):
     """Luma ``0.2989 R + 0.587 G + 0.114 B`` (tensors; PIL uses its ``L`` conversion) with 1
-    or 3 identical output channels. A 1-channel tensor is returned as a copy."""
+    or 3 identical output channels. A 1-channel tensor is copied (and repeated to 3 channels
+    for ``num_output_channels=3``, as PIL images are; torchvision returns 1 channel there)."""
     if num_output_channels not in (1, 3):
         raise ValueError("num_output_channels should be either 1 or 3")
     _check_image(img, "rgb_to_grayscale")
@@ -849,10 +850,15 @@ def _grid_warp(img: Tensor, matrix, interpolation: InterpolationMode, fill, out_
     base[..., 1] = ys[:, None]
     base[..., 2] = 1
     # normalised input coordinates in [-1, 1] (as grid_sample takes them), then pixel ones
-    scaled = theta.T / np.array([0.5 * w, 0.5 * h], dtype=cdt)
-    grid = base.reshape(-1, 3) @ scaled
-    ix = ((grid[:, 0] + 1) * w - 1) / 2
-    iy = ((grid[:, 1] + 1) * h - 1) / 2
+    s = theta.T / np.array([0.5 * w, 0.5 * h], dtype=cdt)
+    bx, by = base[..., 0].ravel(), base[..., 1].ravel()
+    # written out term by term (not as a matmul, whose BLAS rounding differs) so integer
+    # images round exactly as torchvision's do
+    gx = bx * s[0, 0] + by * s[1, 0] + s[2, 0]
+    gy = bx * s[0, 1] + by * s[1, 1] + s[2, 1]
+    # grid_sample's unnormalisation for align_corners=False
+    ix = ((gx + 1) * w - 1) / 2
+    iy = ((gy + 1) * h - 1) / 2
     if interpolation == InterpolationMode.NEAREST:
         xi = np.rint(ix).astype(np.int64)
         yi = np.rint(iy).astype(np.int64)

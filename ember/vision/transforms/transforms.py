@@ -1,7 +1,7 @@
 """Transform classes: callables that take an image (PIL or ember tensor) and return one,
 chained with :class:`Compose`. The same names, arguments, defaults and reprs as
-torchvision's ``transforms``. As there, the transforms that torchvision makes
-``nn.Module``\ s are ember ``nn.Module``\ s (usable inside ``nn.Sequential`` on tensors).
+torchvision's ``transforms``. As there, the transforms that are ``nn.Module`` subclasses in
+torchvision are ember ``nn.Module`` subclasses (usable inside ``nn.Sequential`` on tensors).
 
 Random transforms draw from ember's default generator (``ember._random.default_rng()``), so
 ``ember.manual_seed(s)`` replays the same augmentations; DataLoader workers seed it
@@ -17,11 +17,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ... import _dtype
-from ... import _random
+from ... import _dtype, _random
 from ..._tensor import Tensor
-from ...ops import creation as _creation
 from ...nn.modules.module import Module
+from ...ops import creation as _creation
 from . import functional as F
 from .functional import InterpolationMode, _interpolation
 
@@ -349,17 +348,17 @@ class RandomResizedCrop(Module):
         for _ in range(10):
             target_area = area * _uniform(scale[0], scale[1])
             aspect = math.exp(_uniform(log_ratio[0], log_ratio[1]))
-            w = int(round(math.sqrt(target_area * aspect)))
-            h = int(round(math.sqrt(target_area / aspect)))
+            w = round(math.sqrt(target_area * aspect))
+            h = round(math.sqrt(target_area / aspect))
             if 0 < w <= width and 0 < h <= height:
                 return _randint(0, height - h + 1), _randint(0, width - w + 1), h, w
         in_ratio = float(width) / float(height)
         if in_ratio < min(ratio):
             w = width
-            h = int(round(w / min(ratio)))
+            h = round(w / min(ratio))
         elif in_ratio > max(ratio):
             h = height
-            w = int(round(h * max(ratio)))
+            w = round(h * max(ratio))
         else:
             w, h = width, height
         return (height - h) // 2, (width - w) // 2, h, w
@@ -518,8 +517,8 @@ class RandomAffine(Module):
         if translate is not None:
             max_dx = float(translate[0] * img_size[0])
             max_dy = float(translate[1] * img_size[1])
-            translations = (int(round(_uniform(-max_dx, max_dx))),
-                            int(round(_uniform(-max_dy, max_dy))))
+            translations = (round(_uniform(-max_dx, max_dx)),
+                            round(_uniform(-max_dy, max_dy)))
         else:
             translations = (0, 0)
         scale = 1.0 if scale_ranges is None else _uniform(scale_ranges[0], scale_ranges[1])
@@ -758,8 +757,8 @@ class RandomErasing(Module):
         for _ in range(10):
             erase_area = area * _uniform(scale[0], scale[1])
             aspect = math.exp(_uniform(log_ratio[0], log_ratio[1]))
-            h = int(round(math.sqrt(erase_area * aspect)))
-            w = int(round(math.sqrt(erase_area / aspect)))
+            h = round(math.sqrt(erase_area * aspect))
+            w = round(math.sqrt(erase_area / aspect))
             if not (h < img_h and w < img_w):
                 continue
             if value is None:
