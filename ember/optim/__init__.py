@@ -1,5 +1,6 @@
 """``ember.optim``: optimizers and learning-rate schedulers (PyTorch's ``torch.optim``)."""
 from . import lr_scheduler  # noqa: F401
+from . import _functional  # noqa: F401
 from .optimizer import Optimizer  # noqa: F401
 from .sgd import SGD  # noqa: F401
 from .adam import Adam  # noqa: F401

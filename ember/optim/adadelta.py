@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _real,
-                        _scalar_tensor, _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
+                        _real, _scalar_tensor, _use_foreach, _use_grad_for_differentiable, _value,
+                        _zeros_like)
 
 __all__ = ["Adadelta", "adadelta"]
 
@@ -94,7 +95,16 @@ def adadelta(params: list, grads: list, square_avgs: list, acc_deltas: list,
              maximize: bool) -> None:
     """The Adadelta update on ``params`` and its state (in place), functional form."""
     _check_capturable(params, capturable)
-    lr = _value(lr)
+    kw = dict(lr=_value(lr), rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+    lists = [params, grads, square_avgs, acc_deltas, state_steps]
+    if _use_foreach(foreach, params):
+        _foreach_update(_single_tensor_adadelta, lists, (4,), **kw)
+    else:
+        _single_tensor_adadelta(*lists, **kw)
+
+
+def _single_tensor_adadelta(params, grads, square_avgs, acc_deltas, state_steps, *, lr, rho,
+                            eps, weight_decay, maximize):
     for param, grad, square_avg, acc_delta, step_t in zip(params, grads, square_avgs,
                                                           acc_deltas, state_steps):
         step_t._data += 1

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_flags, _check_fused_dtype, _check_lr,
-                        _full_like, _get_scalar_dtype, _real, _scalar_tensor,
+from .optimizer import (Optimizer, _check_flags, _check_fused_dtype, _check_lr, _foreach_update,
+                        _full_like, _get_scalar_dtype, _real, _scalar_tensor, _use_foreach,
                         _use_grad_for_differentiable, _value)
 
 __all__ = ["Adagrad", "adagrad"]
@@ -114,7 +114,17 @@ def adagrad(params: list, grads: list, state_sums: list, state_steps: list, fuse
     """The Adagrad update on ``params`` and its state (in place), functional form."""
     if grad_scale is not None or found_inf is not None:
         raise NotImplementedError("grad_scale/found_inf (AMP) are not supported")
-    lr = _value(lr)
+    kw = dict(lr=_value(lr), weight_decay=weight_decay, lr_decay=lr_decay, eps=eps,
+              maximize=maximize)
+    lists = [params, grads, state_sums, state_steps]
+    if _use_foreach(True if fused else foreach, params):
+        _foreach_update(_single_tensor_adagrad, lists, (3,), **kw)
+    else:
+        _single_tensor_adagrad(*lists, **kw)
+
+
+def _single_tensor_adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay,
+                           lr_decay, eps, maximize):
     for param, grad, state_sum, step_t in zip(params, grads, state_sums, state_steps):
         step_t._data += 1
         step = step_t._data.item()

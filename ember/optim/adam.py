@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_fused_dtype,
-                        _check_lr, _get_scalar_dtype, _lerp_, _real, _scalar_tensor,
-                        _to_scalar, _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_fused_dtype, _check_lr,
+                        _foreach_update, _get_scalar_dtype, _lerp_, _real, _scalar_tensor,
+                        _to_scalar, _use_foreach, _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Adam", "adam"]
 
@@ -147,7 +147,19 @@ def adam(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, max_exp_a
     if grad_scale is not None or found_inf is not None:
         raise NotImplementedError("grad_scale/found_inf (AMP) are not supported")
     _check_capturable(params, capturable)
-    lr, beta1, beta2 = _value(lr), _value(beta1), _value(beta2)
+    kw = dict(amsgrad=amsgrad, beta1=_value(beta1), beta2=_value(beta2), lr=_value(lr),
+              weight_decay=weight_decay, eps=eps, maximize=maximize,
+              decoupled_weight_decay=decoupled_weight_decay)
+    lists = [params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps]
+    if _use_foreach(True if fused else foreach, params):
+        _foreach_update(_single_tensor_adam, lists, (5,), **kw)
+    else:
+        _single_tensor_adam(*lists, **kw)
+
+
+def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *,
+                        amsgrad, beta1, beta2, lr, weight_decay, eps, maximize,
+                        decoupled_weight_decay):
     for i, param in enumerate(params):
         p = param._data
         g = grads[i]._data

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _lerp_, _real,
-                        _scalar_tensor, _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
+                        _lerp_, _real, _scalar_tensor, _use_foreach, _use_grad_for_differentiable,
+                        _value, _zeros_like)
 
 __all__ = ["Adamax", "adamax"]
 
@@ -101,7 +102,17 @@ def adamax(params: list, grads: list, exp_avgs: list, exp_infs: list, state_step
            weight_decay: float) -> None:
     """The Adamax update on ``params`` and its state (in place), functional form."""
     _check_capturable(params, capturable)
-    lr = _value(lr)
+    kw = dict(eps=eps, beta1=beta1, beta2=beta2, lr=_value(lr), weight_decay=weight_decay,
+              maximize=maximize)
+    lists = [params, grads, exp_avgs, exp_infs, state_steps]
+    if _use_foreach(foreach, params):
+        _foreach_update(_single_tensor_adamax, lists, (4,), **kw)
+    else:
+        _single_tensor_adamax(*lists, **kw)
+
+
+def _single_tensor_adamax(params, grads, exp_avgs, exp_infs, state_steps, *, eps, beta1, beta2,
+                          lr, weight_decay, maximize):
     for i, param in enumerate(params):
         step_t = state_steps[i]._data
         step_t += 1

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr,
-                        _get_scalar_dtype, _real, _scalar_tensor, _use_grad_for_differentiable,
-                        _value, _zeros_like)
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
+                        _get_scalar_dtype, _real, _scalar_tensor, _use_foreach,
+                        _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["ASGD", "asgd"]
 
@@ -97,7 +97,17 @@ def asgd(params: list, grads: list, axs: list, mus: list, etas: list, state_step
          weight_decay: float) -> None:
     """The ASGD update on ``params`` and its state (in place), functional form."""
     _check_capturable(params, capturable)
-    lr = _value(lr)
+    kw = dict(lambd=lambd, lr=_value(lr), t0=t0, alpha=alpha, weight_decay=weight_decay,
+              maximize=maximize)
+    lists = [params, grads, axs, mus, etas, state_steps]
+    if _use_foreach(foreach, params):
+        _foreach_update(_single_tensor_asgd, lists, (3, 4, 5), **kw)
+    else:
+        _single_tensor_asgd(*lists, **kw)
+
+
+def _single_tensor_asgd(params, grads, axs, mus, etas, state_steps, *, lambd, lr, t0, alpha,
+                        weight_decay, maximize):
     for i, param in enumerate(params):
         step_t = state_steps[i]._data
         step_t += 1

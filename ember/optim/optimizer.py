@@ -157,6 +157,134 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
         np.subtract(end, diff, out=start)
 
 
+# ---------------------------------------------------------------------------------------
+# the foreach path: one update over flat concatenations instead of one per parameter
+
+# Parameters are batched into flat arrays of at most _FOREACH_CHUNK elements (larger flat
+# arrays fall out of the CPU caches and make the update slower than one call per parameter);
+# a parameter of more than _FOREACH_CHUNK // 4 elements is updated on its own, where the
+# per-call overhead no longer matters.
+_FOREACH_CHUNK = 1 << 15
+
+
+def _use_foreach(foreach, params) -> bool:
+    """Whether to batch the update (``foreach=None``: yes, it only batches small tensors)."""
+    return (foreach is None or bool(foreach)) and len(params) > 1
+
+
+def _flat_base(lst, idx, bounds, total):
+    """The flat array behind the state tensors ``lst[i]`` (``i`` in ``idx``) if an earlier
+    foreach step left them as consecutive views of one array, in this order; else None."""
+    mark = lst[idx[0]].__dict__.get("_flat")
+    if mark is None or mark[0].size != total:
+        return None
+    base = mark[0]
+    for i, (start, _) in zip(idx, bounds):
+        t = lst[i]
+        mark = t.__dict__.get("_flat")
+        if mark is None or mark[0] is not base or mark[1] != start or t._data.base is not base:
+            return None
+    return base
+
+
+def _foreach_update(update, lists: list, scalar_lists: tuple, alone=_FOREACH_CHUNK // 4,
+                    **kwargs) -> None:
+    """Run the per-parameter ``update(*lists, **kwargs)`` once per batch of parameters
+    instead of once per parameter.
+
+    ``lists`` are the update's list arguments, aligned with ``lists[0]`` (the parameters):
+    ``lists[1]`` the gradients, the others per-element state (entries may be None, as SGD's
+    momentum buffers before the first step, and a list may be empty when unused). The lists
+    at the indices ``scalar_lists`` hold per-parameter 0-d state (``step``, NAdam's
+    ``mu_product``...). Small parameters with the same dtype and the same scalar state form
+    batches: their arrays are concatenated and updated together (element by element, so
+    exactly as one at a time); the parameters are copied back. Parameters of more than
+    ``alone`` elements are updated one at a time.
+
+    The per-element state tensors of a batch are left as views of one flat array (marked
+    with ``_flat``), so later steps update them in place without gathering or scattering.
+    """
+    params = lists[0]
+    columns = [[p._data.dtype for p in params]]
+    columns += [[t._data.item() for t in lists[j]] for j in scalar_lists]
+    columns += [[t is None for t in lists[j]] for j in range(2, len(lists))
+                if j not in scalar_lists and lists[j]]
+    batches: dict = {}
+    for i, key in enumerate(zip(*columns)):
+        batches.setdefault(key, []).append(i)
+
+    chunks = []
+    for idx in batches.values():
+        chunk, size = [], 0
+        for i in idx:
+            n = params[i]._data.size
+            if n > alone:
+                chunks.append([i])
+                continue
+            if chunk and size + n > _FOREACH_CHUNK:
+                chunks.append(chunk)
+                chunk, size = [], 0
+            chunk.append(i)
+            size += n
+        if chunk:
+            chunks.append(chunk)
+
+    for idx in chunks:
+        if len(idx) == 1:
+            i = idx[0]
+            single = [[lst[i]] if lst else [] for lst in lists]
+            update(*single, **kwargs)
+            for lst, new in zip(lists, single):
+                if lst:
+                    lst[i] = new[0]            # state the update created (SGD's buffers)
+            continue
+        shapes = [params[i]._data.shape for i in idx]
+        bounds, total = [], 0
+        for i in idx:
+            bounds.append((total, total + params[i]._data.size))
+            total += params[i]._data.size
+        flat_lists, gathered = [], []
+        for j, lst in enumerate(lists):
+            flat = None
+            if not lst:
+                flat_lists.append([])
+                gathered.append(False)
+                continue
+            if j in scalar_lists:
+                flat = lst[idx[0]]._data.copy()
+            elif lst[idx[0]] is not None and j >= 2:
+                flat = _flat_base(lst, idx, bounds, total)
+            gathered.append(flat is None)
+            if flat is None and lst[idx[0]] is not None:
+                flat = np.concatenate([lst[i]._data.reshape(-1) for i in idx])
+            flat_lists.append([None if flat is None else _wrap(flat)])
+        update(*flat_lists, **kwargs)
+
+        for j, lst in enumerate(lists):
+            if not lst or j == 1:
+                continue                       # gradients are never written
+            new = flat_lists[j][0]
+            if j in scalar_lists:
+                for i in idx:
+                    lst[i]._data[...] = new._data
+            elif j == 0:
+                flat = new._data
+                for i, (start, stop), shape in zip(idx, bounds, shapes):
+                    p = lst[i]
+                    p._data[...] = flat[start:stop].reshape(shape)
+                    p._vc[0] += 1
+            elif new is not None and gathered[j]:
+                # state now lives in the flat array: point each tensor at its piece
+                flat = new._data
+                for i, (start, stop), shape in zip(idx, bounds, shapes):
+                    piece = flat[start:stop].reshape(shape)
+                    if lst[i] is None:         # created by the update (SGD's buffers)
+                        lst[i] = _wrap(piece)
+                    else:
+                        lst[i]._data = piece
+                    lst[i].__dict__["_flat"] = (flat, start)
+
+
 def _check_capturable(params, capturable: bool) -> None:
     # Capturable kernels exist for accelerators only; PyTorch refuses CPU tensors.
     if capturable and params:
@@ -167,7 +295,7 @@ def _check_capturable(params, capturable: bool) -> None:
 def _check_fused_dtype(p: Tensor) -> None:
     if not (p.is_floating_point()):
         raise RuntimeError("`fused=True` requires all the params to be floating point Tensors "
-                           f"of supported devices: ['mps', 'cuda', 'xpu', 'hpu', 'cpu', "
+                           f"of supported devices: ['mps', 'cuda', 'xpu', 'hpu', 'cpu', 'mtia', "
                            f"'privateuseone'] but {p.dtype} and {p.device.type}")
 
 

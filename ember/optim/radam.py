@@ -5,8 +5,9 @@ import numpy as np
 
 from .._tensor import Tensor
 from .adamax import _check_betas
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _lerp_, _real,
-                        _scalar_tensor, _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
+                        _lerp_, _real, _scalar_tensor, _use_foreach, _use_grad_for_differentiable,
+                        _value, _zeros_like)
 
 __all__ = ["RAdam", "radam"]
 
@@ -100,7 +101,17 @@ def radam(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, state_st
           weight_decay: float, eps: float) -> None:
     """The RAdam update on ``params`` and its state (in place), functional form."""
     _check_capturable(params, capturable)
-    lr = _value(lr)
+    kw = dict(beta1=beta1, beta2=beta2, lr=_value(lr), weight_decay=weight_decay, eps=eps,
+              maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+    lists = [params, grads, exp_avgs, exp_avg_sqs, state_steps]
+    if _use_foreach(foreach, params):
+        _foreach_update(_single_tensor_radam, lists, (4,), **kw)
+    else:
+        _single_tensor_radam(*lists, **kw)
+
+
+def _single_tensor_radam(params, grads, exp_avgs, exp_avg_sqs, state_steps, *, beta1, beta2,
+                         lr, weight_decay, eps, maximize, decoupled_weight_decay):
     for i, param in enumerate(params):
         step_t = state_steps[i]._data
         step_t += 1

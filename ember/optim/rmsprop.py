@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _lerp_, _real,
-                        _scalar_tensor, _use_grad_for_differentiable, _value, _zeros_like)
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
+                        _lerp_, _real, _scalar_tensor, _use_foreach, _use_grad_for_differentiable,
+                        _value, _zeros_like)
 
 __all__ = ["RMSprop", "rmsprop"]
 
@@ -111,7 +112,18 @@ def rmsprop(params: list, grads: list, square_avgs: list, grad_avgs: list,
             centered: bool) -> None:
     """The RMSprop update on ``params`` and its state (in place), functional form."""
     _check_capturable(params, capturable)
-    lr = _value(lr)
+    kw = dict(lr=_value(lr), alpha=alpha, eps=eps, weight_decay=weight_decay,
+              momentum=momentum, centered=centered, maximize=maximize)
+    lists = [params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps]
+    if _use_foreach(foreach, params):
+        _foreach_update(_single_tensor_rmsprop, lists, (5,), **kw)
+    else:
+        _single_tensor_rmsprop(*lists, **kw)
+
+
+def _single_tensor_rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list,
+                           state_steps, *, lr, alpha, eps, weight_decay, momentum, centered,
+                           maximize):
     for i, param in enumerate(params):
         state_steps[i]._data += 1
         p = param._data

@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _full_like,
-                        _real, _scalar_tensor, _to_scalar, _use_grad_for_differentiable,
-                        _value, _zeros_like)
+from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
+                        _full_like, _real, _scalar_tensor, _to_scalar, _use_foreach,
+                        _use_grad_for_differentiable, _value, _zeros_like)
 
 __all__ = ["Rprop", "rprop"]
 
@@ -96,6 +96,17 @@ def rprop(params: list, grads: list, prevs: list, step_sizes: list, state_steps:
           etaplus: float) -> None:
     """The Rprop update on ``params`` and its state (in place), functional form."""
     _check_capturable(params, capturable)
+    kw = dict(step_size_min=step_size_min, step_size_max=step_size_max, etaminus=etaminus,
+              etaplus=etaplus, maximize=maximize)
+    lists = [params, grads, prevs, step_sizes, state_steps]
+    if _use_foreach(foreach, params):
+        _foreach_update(_single_tensor_rprop, lists, (4,), **kw)
+    else:
+        _single_tensor_rprop(*lists, **kw)
+
+
+def _single_tensor_rprop(params, grads, prevs, step_sizes, state_steps, *, step_size_min,
+                         step_size_max, etaminus, etaplus, maximize):
     for i, param in enumerate(params):
         state_steps[i]._data += 1
         g = grads[i]._data

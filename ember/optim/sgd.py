@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import _wrap
-from .optimizer import (Optimizer, _check_flags, _check_fused_dtype, _check_lr,
-                        _use_grad_for_differentiable, _value)
+from .optimizer import (Optimizer, _check_flags, _check_fused_dtype, _check_lr, _foreach_update,
+                        _use_foreach, _use_grad_for_differentiable, _value)
 
 __all__ = ["SGD", "sgd"]
 
@@ -96,8 +96,18 @@ def sgd(params: list, d_p_list: list, momentum_buffer_list: list, has_sparse_gra
     """
     if grad_scale is not None or found_inf is not None:
         raise NotImplementedError("grad_scale/found_inf (AMP) are not supported")
-    lr = _value(lr)
-    weight_decay = _value(weight_decay)
+    kw = dict(weight_decay=_value(weight_decay), momentum=momentum, lr=_value(lr),
+              dampening=dampening, nesterov=nesterov, maximize=maximize)
+    if _use_foreach(True if fused else foreach, params):
+        # SGD does little work per element, so only really small tensors gain from batching
+        _foreach_update(_single_tensor_sgd, [params, d_p_list, momentum_buffer_list], (),
+                        alone=1024, **kw)
+    else:
+        _single_tensor_sgd(params, d_p_list, momentum_buffer_list, **kw)
+
+
+def _single_tensor_sgd(params, d_p_list, momentum_buffer_list, *, weight_decay, momentum, lr,
+                       dampening, nesterov, maximize):
     # Every operation here is linear, so complex parameters need no real view.
     for i, param in enumerate(params):
         p = param._data

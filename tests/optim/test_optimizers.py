@@ -213,6 +213,81 @@ def test_fused_step_is_float32():
 
 
 # ---------------------------------------------------------------------------------------
+# the foreach path (small parameters batched into flat arrays) is exactly the per-parameter
+# update, whichever parameters have gradients at each step
+
+FOREACH_SHAPES = [(3, 4), (), (5,), (2, 2, 2), (7,), (1,), (4, 3), (6,), (9000,), (2,)]
+FOREACH_KW = {"SGD": dict(lr=0.05, momentum=0.9, nesterov=True),
+              "Adam": dict(lr=0.02, amsgrad=True), "AdamW": dict(lr=0.02),
+              "Adagrad": dict(lr_decay=0.01), "Adadelta": dict(weight_decay=0.1),
+              "RMSprop": dict(centered=True, momentum=0.5), "Adamax": {},
+              "NAdam": dict(weight_decay=0.1), "RAdam": {}, "ASGD": dict(t0=3),
+              "Rprop": {}}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", list(FOREACH_KW))
+def test_foreach_equals_single_tensor(name, dtype):
+    rng = np.random.default_rng(4)
+    init = [rng.standard_normal(s) for s in FOREACH_SHAPES]
+    grads = [[rng.standard_normal(s) for s in FOREACH_SHAPES] for _ in range(12)]
+    runs = {}
+    for foreach in (False, True, None):
+        params = [EM.param(a, dtype) for a in init]
+        opt = EM.optim(name)(params, foreach=foreach, **FOREACH_KW[name])
+        for step, gs in enumerate(grads):
+            for k, (p, g) in enumerate(zip(params, gs)):
+                # some parameters miss some steps: their step counts (and batches) differ
+                p.grad = None if (k + step) % 4 == 0 and step < 6 else EM.tensor(g, dtype)
+            opt.step()
+            if step == 7:      # a checkpoint in the middle: copies of the state come back
+                opt.load_state_dict(copy.deepcopy(opt.state_dict()))
+        runs[foreach] = (params, opt)
+    ref_params, ref_opt = runs[False]
+    for foreach in (True, None):
+        params, opt = runs[foreach]
+        for a, b in zip(params, ref_params):
+            np.testing.assert_array_equal(a.detach().numpy(), b.detach().numpy())
+        for a, b in zip(params, ref_params):
+            for key, value in ref_opt.state[b].items():
+                np.testing.assert_array_equal(np.asarray(opt.state[a][key].numpy()),
+                                              np.asarray(value.numpy()), err_msg=key)
+
+
+def test_foreach_state_stays_flat_and_in_place():
+    params = [EM.param(np.ones(s), np.float32) for s in [(3,), (4,), (2, 2)]]
+    opt = eo.Adam(params, foreach=True)
+    for p in params:
+        p.grad = ember.ones(p.shape)
+    opt.step()
+    exp_avg = opt.state[params[0]]["exp_avg"]
+    arr = exp_avg._data
+    opt.step()
+    # the same tensor object, updated in place (a later step reuses the flat array)
+    assert opt.state[params[0]]["exp_avg"] is exp_avg and exp_avg._data is arr
+    assert exp_avg.shape == (3,)
+
+
+def test_functional_forms_match_torch():
+    rng = np.random.default_rng(5)
+    p0, g0 = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for lib in (EM, TO):
+        F = lib.mod.optim._functional
+        p, g = lib.tensor(p0), lib.tensor(g0)
+        m, v, step = lib.tensor(np.zeros((3, 4))), lib.tensor(np.zeros((3, 4))), \
+            lib.tensor(np.array(0.0, dtype=np.float32))
+        for _ in range(3):
+            F.adam([p], [g], [m], [v], [], [step], amsgrad=False, beta1=0.9, beta2=0.99,
+                   lr=0.1, weight_decay=0.0, eps=1e-8, maximize=False)
+        bufs = [None]
+        F.sgd([p], [g], bufs, weight_decay=0.1, momentum=0.9, lr=0.1, dampening=0.0,
+              nesterov=True, maximize=False)
+        lib.result = (p, m, v, step, bufs[0])
+    for a, b in zip(EM.result, TO.result):
+        assert_close(a, b)
+
+
+# ---------------------------------------------------------------------------------------
 # parameter groups
 
 GROUP_CASES = [
@@ -472,6 +547,28 @@ def test_state_dict_exchange_with_torch(name):
         else True
 
 
+@pytest.mark.skipif(not hasattr(ember, "save"), reason="ember.save is not available")
+def test_checkpoint_files_exchange_with_torch(tmp_path):
+    """``ember.save(opt.state_dict())`` loads with ``torch.load`` into a torch optimizer,
+    and a ``torch.save``d one with ``ember.load`` into ember."""
+    dtype = np.float32
+    pe, pt, oe, ot = _run_pair("Adam", dict(lr=0.02, amsgrad=True), dtype, 10)
+    ember.save(oe.state_dict(), tmp_path / "ember.pt")
+    torch.save(ot.state_dict(), tmp_path / "torch.pt")
+    pe2 = [EM.param(p.detach().numpy(), dtype) for p in pt]
+    oe2 = eo.Adam(pe2, lr=0.02, amsgrad=True)
+    oe2.load_state_dict(ember.load(tmp_path / "torch.pt"))
+    pt2 = [TO.param(p.detach().numpy(), dtype) for p in pe]
+    ot2 = torch.optim.Adam(pt2, lr=0.02, amsgrad=True)
+    ot2.load_state_dict(torch.load(tmp_path / "ember.pt"))
+    for i in range(10):
+        for lib, params, opt in ((EM, pe2, oe2), (TO, pt2, ot2), (TO, pt, ot)):
+            lib.set_grads(params, dtype)
+            opt.step()
+        _assert_params_close(pe2, pt, f"step {i}")
+        _assert_params_close(pe2, pt2, f"step {i}")
+
+
 def test_state_dict_structure_matches_torch():
     pe, pt, oe, ot = _run_pair("Adam", dict(amsgrad=True), np.float32, 2)
     se, st = oe.state_dict(), ot.state_dict()
@@ -622,6 +719,44 @@ def test_step_hooks_match_torch():
     assert log["ember"][1] == ("post", 1, {"closure": None})
 
 
+def test_custom_optimizer_subclass_matches_torch():
+    """A user-written optimizer in the usual PyTorch style (tensor ops under no_grad, its own
+    state) runs the same in ember."""
+    results = []
+    for lib in (EM, TO):
+        mod = lib.mod
+
+        class HeavyBall(mod.optim.Optimizer):
+            def __init__(self, params, lr=0.1, beta=0.9):
+                super().__init__(params, dict(lr=lr, beta=beta))
+
+            @mod.no_grad()
+            def step(self, closure=None):
+                loss = None
+                if closure is not None:
+                    with mod.enable_grad():
+                        loss = closure()
+                for group in self.param_groups:
+                    for p in group["params"]:
+                        if p.grad is None:
+                            continue
+                        state = self.state[p]
+                        if "buf" not in state:
+                            state["buf"] = mod.zeros_like(p)
+                        state["buf"].mul_(group["beta"]).add_(p.grad)
+                        p.add_(state["buf"], alpha=-group["lr"])
+                return loss
+
+        params = lib.params(np.float64)
+        opt = HeavyBall(params)
+        for _ in range(20):
+            lib.set_grads(params, np.float64)
+            opt.step()
+        assert "HeavyBall (" in repr(opt)
+        results.append(params)
+    _assert_params_close(*results)
+
+
 def test_pre_hook_bad_return():
     pe = EM.params(np.float32)
     opt = eo.SGD(pe, lr=0.1)
@@ -760,6 +895,12 @@ def test_required_option():
 
 def test_unsupported_flags():
     p = [EM.param(W0, np.float32)]
+    outcomes = []
+    for lib in (EM, TO):
+        z = lib.param(np.ones(2), np.complex64)
+        z.grad = lib.tensor(np.ones(2), np.complex64)
+        outcomes.append(_outcome(lambda: lib.optim("Adam")([z], fused=True).step()))
+    assert outcomes[0] == outcomes[1] and outcomes[0][0] == "RuntimeError"
     with pytest.raises(NotImplementedError, match="differentiable"):
         eo.Adam(p, differentiable=True)
     # capturable needs an accelerator: PyTorch refuses CPU parameters at step time too
