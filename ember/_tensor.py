@@ -589,18 +589,13 @@ class Tensor:
         return object.__format__(self, spec)
 
     # ------------------------------------------------------------------ operators
-    # (each forwards to its function in ember.ops; see there for the math)
-    def __add__(self, other):
-        return _ops.add(self, other)
-
+    # (each forwards to its function in ember.ops; see there for the math. ``+ - * /``
+    # are those functions themselves, set at the end of this module)
     def __radd__(self, other):
         return _ops.add(other, self)
 
     def __iadd__(self, other):
         return self.add_(other)
-
-    def __sub__(self, other):
-        return _ops.sub(self, other)
 
     def __rsub__(self, other):
         return _ops.sub(other, self)
@@ -608,17 +603,11 @@ class Tensor:
     def __isub__(self, other):
         return self.sub_(other)
 
-    def __mul__(self, other):
-        return _ops.mul(self, other)
-
     def __rmul__(self, other):
         return _ops.mul(other, self)
 
     def __imul__(self, other):
         return self.mul_(other)
-
-    def __truediv__(self, other):
-        return _ops.div(self, other)
 
     def __rtruediv__(self, other):
         return _ops.div(other, self)
@@ -851,3 +840,10 @@ def _trace_check(what, tensor):
 _TRACE_HOOK = [None]
 
 from . import ops as _ops  # noqa: E402  (the operators above forward to these functions)
+
+# ``x + y`` is ``add(x, y)``: the function itself rather than a method calling it saves a
+# Python call on the hottest path of the framework.
+Tensor.__add__ = _ops.add
+Tensor.__sub__ = _ops.sub
+Tensor.__mul__ = _ops.mul
+Tensor.__truediv__ = _ops.div

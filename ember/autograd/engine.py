@@ -78,6 +78,26 @@ def _find_graph(root_nodes):
     return children
 
 
+def _count_deps(root_nodes):
+    """{node: number of edges into it} for every node reachable from the roots: the graph
+    walk of a backward pass without ``inputs``, in one pass."""
+    deps = {}
+    roots = set(root_nodes)
+    stack = list(roots)
+    while stack:
+        for child, _ in stack.pop().next_functions:
+            if child is None:
+                continue
+            n = deps.get(child)
+            if n is None:                     # first edge into child: walk it once
+                deps[child] = 1
+                if child not in roots:
+                    stack.append(child)
+            else:
+                deps[child] = n + 1
+    return deps
+
+
 def _nodes_to_run(children, root_nodes, targets, run_targets):
     """With ``inputs`` given: the set of nodes that must run (those with a child that leads
     to a target), plus the targets themselves when ``run_targets`` (leaf accumulators in
@@ -156,17 +176,16 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
         targets = {node for node, _ in captures}
         runs = _nodes_to_run(children, root_nodes, targets, run_targets)
         needed = runs | targets
+        deps = {}
+        for node, kids in children.items():
+            if node not in runs:
+                continue
+            for k in kids:
+                if k in needed:
+                    deps[k] = deps.get(k, 0) + 1
     else:
-        children = _find_graph(root_nodes)
+        deps = _count_deps(root_nodes)
         needed = None
-
-    deps = {}
-    for node, kids in children.items():
-        if runs is not None and node not in runs:
-            continue
-        for k in kids:
-            if needed is None or k in needed:
-                deps[k] = deps.get(k, 0) + 1
 
     # ---- run ---------------------------------------------------------------------------
     buffers = {}                       # node -> list of summed grads, one per output
@@ -192,9 +211,11 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
             # 1. tensor hooks and retain_grad, 2. capture for autograd.grad and
             # backward(inputs=...). PyTorch's order: autograd.grad captures a node that also
             # has to run *before* its tensor hooks, one that only is captured after them.
-            runs_node = runs is None or node in runs
-            if captures is not None and not accumulate and runs_node:
-                _capture(node, grads, captures, results)
+            runs_node = True
+            if captures is not None:
+                runs_node = runs is None or node in runs
+                if not accumulate and runs_node:
+                    _capture(node, grads, captures, results)
             if is_acc:
                 leaf_hooks = node.variable._hooks
                 if leaf_hooks and grads[0] is not None:
@@ -203,11 +224,10 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 for nr, hooks in node._tensor_pre_hooks.items():
                     if hooks and grads[nr] is not None:
                         grads[nr] = _run_tensor_hooks(hooks, grads[nr], shared)
-            if captures is not None:
-                if not accumulate and not runs_node:
+            if not runs_node:
+                if not accumulate:
                     _capture(node, grads, captures, results)
-                if not runs_node:
-                    continue
+                continue
 
             # 3. node pre-hooks
             if node._pre_hooks:
@@ -235,7 +255,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                 in_grads = anomaly_mode.run_node(node, grads)
             else:
                 in_grads = node._backward(grads)
-            if getattr(node, "_user_backward", False):   # autograd.Function: user arrays
+            if node._user_backward:           # autograd.Function: arrays the user may hold
                 for g in in_grads:
                     if g is not None and isinstance(g, Tensor):
                         shared.add(id(g._data))
@@ -266,7 +286,7 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
                         g = _validate_grad(node, i, g, meta)
                     buf = buffers.get(child)
                     if buf is None:
-                        buf = buffers[child] = [None] * max(1, len(child._output_meta))
+                        buf = buffers[child] = [None] * (len(child._output_meta) or 1)
                     if buf[nr] is None:
                         buf[nr] = g
                         key = id(g._data)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import itertools
 import weakref
 
+from .._dtype import NP_TO_DTYPE
+
 __all__ = ["Node", "AccumulateGrad", "SavedTensor"]
 
 _sequence = itertools.count()
@@ -32,6 +34,7 @@ class Node:
     _post_hooks = None             # [hook(grad_inputs, grad_outputs)] from Node.register_hook
     _anomaly_trace = None          # forward traceback, recorded under detect_anomaly
     _name = None
+    _user_backward = False         # autograd.Function: backward returns user-owned arrays
 
     def name(self) -> str:
         return self._name or type(self).__name__ + "Backward0"
@@ -56,7 +59,9 @@ class Node:
                 "graph are freed when you call .backward() or autograd.grad(). Specify "
                 "retain_graph=True if you need to backward through the graph a second time or "
                 "if you need to access saved tensors after calling backward.")
-        return tuple(s.unpack(self) for s in self._saved)
+        # (a saved input not modified since is returned as is: unpack's common case, inlined)
+        return tuple([s.tensor if s.output_nr is None and s.version_counter[0] == s.version
+                      else s.unpack(self) for s in self._saved])
 
     def _release(self):
         """Free what backward needed (called after backward unless retain_graph)."""
@@ -122,7 +127,8 @@ class AccumulateGrad(Node):
 
     def __init__(self, variable):
         self.variable = variable
-        self._output_meta = ((variable._data.shape, variable.dtype),)
+        data = variable._data
+        self._output_meta = ((data.shape, NP_TO_DTYPE[data.dtype]),)
 
     def _backward(self, grads):  # accumulation is done by the engine (it knows create_graph)
         return ()
@@ -150,6 +156,7 @@ class SavedTensor:
     __slots__ = ("tensor", "data", "version_counter", "version", "output_nr")
 
     def __init__(self, tensor, output_nr=None):
+        # (ember.ops._op.Op._record builds the records of inputs inline: keep it in step)
         vc = self.version_counter = tensor._vc
         self.version = vc[0]
         self.output_nr = output_nr

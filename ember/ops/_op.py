@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd import anomaly_mode
+from ..autograd.anomaly_mode import STATE as _ANOMALY
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import Node, SavedTensor, accumulator_of
 from .._dtype import NP_TO_DTYPE
@@ -73,10 +74,11 @@ class Op(Node):
             else:
                 arrays.append(x)
         out = op.forward(*arrays, **params)
-        state = STATE
         if type(out) is tuple:
             result = tuple(_wrap(o if type(o) is _ndarray else np.asarray(o)) for o in out)
             outs = result
+            if op.is_view:
+                _mark_view(result[0], inputs[0], cls, params)
         else:
             result = _new(Tensor)           # _wrap, inlined: this is the hottest line
             result._data = out if type(out) is _ndarray else np.asarray(out)
@@ -85,8 +87,9 @@ class Op(Node):
             result._vc = [0]
             result._base = None
             outs = (result,)
-        if op.is_view:
-            _mark_view(result if type(out) is not tuple else result[0], inputs[0], cls, params)
+            if op.is_view:
+                _mark_view(result, inputs[0], cls, params)
+        state = STATE
         if requires and state.enabled and cls.differentiable:
             op._record(inputs, outs)
         if state.inference:
@@ -94,30 +97,88 @@ class Op(Node):
                 o._inference = True
         return result
 
+    # ``apply`` for the hottest call shapes, unrolled: one Tensor (unary elementwise ops) or a
+    # Tensor and a Tensor or plain value (binary arithmetic), no keyword parameters, one
+    # array out, not a view. Packing *inputs/**params and the per-input loop are a third of
+    # the cost of a small op; the steps are otherwise exactly those of ``apply``.
+    @classmethod
+    def _apply1(cls, x):
+        if cls.is_view:
+            return cls.apply(x)
+        op = _new(cls)
+        requires = x._requires_grad
+        if requires and x._base is not None:
+            refresh_view(x)
+        out = op.forward(x._data)
+        result = _new(Tensor)
+        result._data = out if type(out) is _ndarray else np.asarray(out)
+        result._requires_grad = False
+        result.grad_fn = None
+        result._vc = [0]
+        result._base = None
+        state = STATE
+        if requires and state.enabled and cls.differentiable:
+            op._record((x,), (result,))
+        if state.inference:
+            result._inference = True
+        return result
+
+    @classmethod
+    def _apply2(cls, a, b):
+        if cls.is_view:
+            return cls.apply(a, b)
+        op = _new(cls)
+        requires = a._requires_grad
+        if requires and a._base is not None:
+            refresh_view(a)
+        if isinstance(b, Tensor):
+            if b._requires_grad:
+                requires = True
+                if b._base is not None:
+                    refresh_view(b)
+            out = op.forward(a._data, b._data)
+        else:
+            out = op.forward(a._data, b)
+        result = _new(Tensor)
+        result._data = out if type(out) is _ndarray else np.asarray(out)
+        result._requires_grad = False
+        result.grad_fn = None
+        result._vc = [0]
+        result._base = None
+        state = STATE
+        if requires and state.enabled and cls.differentiable:
+            op._record((a, b), (result,))
+        if state.inference:
+            result._inference = True
+        return result
+
     def _record(self, inputs, outs):
         """Make this op the grad_fn of ``outs``: remember the inputs' edges, shapes and
         dtypes, and the tensors backward will read."""
         cls = type(self)
-        edges, meta = [], []
+        edges = []
+        meta = []
         for x in inputs:
             if isinstance(x, Tensor) and x._requires_grad:
+                data = x._data
                 fn = x.grad_fn
                 edges.append((fn, x._output_nr) if fn is not None else (accumulator_of(x), 0))
-                meta.append((x._data.shape, NP_TO_DTYPE[x._data.dtype]))
+                meta.append((data.shape, NP_TO_DTYPE[data.dtype]))
             else:
                 edges.append(_NO_EDGE)
                 meta.append(None)
         self.next_functions = tuple(edges)
         self._input_meta = meta
-        nondiff = cls.nondiff_outputs
         if len(outs) == 1:
             o = outs[0]
-            odt = NP_TO_DTYPE[o._data.dtype]
-            self._output_meta = ((o._data.shape, odt),)
-            if not nondiff and odt._category >= 2:
+            data = o._data
+            odt = NP_TO_DTYPE[data.dtype]
+            self._output_meta = ((data.shape, odt),)
+            if odt._category >= 2 and not cls.nondiff_outputs:
                 o._requires_grad = True
                 o.grad_fn = self
         else:
+            nondiff = cls.nondiff_outputs
             self._output_meta = tuple([(o._data.shape, NP_TO_DTYPE[o._data.dtype])
                                        for o in outs])
             for i, o in enumerate(outs):
@@ -126,37 +187,56 @@ class Op(Node):
                     o.grad_fn = self
                     if i:
                         o._output_nr = i
-        if cls.save_inputs or cls.save_outputs:
+        save_in, save_out = cls.save_inputs, cls.save_outputs
+        if save_in or save_out:
             saved = []
-            for i in cls.save_inputs:
+            for i in save_in:
                 x = inputs[i]
-                saved.append(SavedTensor(x if isinstance(x, Tensor) and not x._inference
-                                         else _as_tensor_for_saving(x)))
-            for i in cls.save_outputs:
+                if not isinstance(x, Tensor) or x._inference:
+                    x = _as_tensor_for_saving(x)
+                s = _new(SavedTensor)           # SavedTensor(x), inlined (a third cheaper)
+                s.tensor = x
+                vc = s.version_counter = x._vc
+                s.version = vc[0]
+                s.output_nr = None
+                saved.append(s)
+            for i in save_out:
                 saved.append(SavedTensor(outs[i], i))
             self._saved = saved
-        if anomaly_mode.STATE.enabled:
+        if _ANOMALY.enabled:
             anomaly_mode.record(self)
 
     @property
     def needs_input_grad(self) -> tuple:
         """Per input: whether backward must produce its gradient."""
-        return tuple([m is not None for m in self._input_meta])
+        needs = self.__dict__.get("_needs_input_grad")
+        if needs is None:
+            meta = self._input_meta
+            needs = tuple([m is not None for m in meta])
+            if meta:                        # recorded: the answer no longer changes
+                self._needs_input_grad = needs
+        return needs
 
     def _backward(self, grads):
         """Engine entry point: materialize missing output grads, call backward, and return
         one gradient (or None) per input."""
-        n_in = len(self.next_functions)
-        if all(g is None for g in grads):
-            return (None,) * n_in
-        if len(grads) > 1 and any(g is None for g in grads):
-            grads = [g if g is not None else _zeros(m) for g, m in zip(grads, self._output_meta)]
-        result = self.backward(*grads)
+        if len(grads) == 1:                 # the common single-output node
+            g = grads[0]
+            if g is None:
+                return (None,) * len(self.next_functions)
+            result = self.backward(g)
+        else:
+            if all(g is None for g in grads):
+                return (None,) * len(self.next_functions)
+            if any(g is None for g in grads):
+                grads = [g if g is not None else _zeros(m)
+                         for g, m in zip(grads, self._output_meta)]
+            result = self.backward(*grads)
         if type(result) is not tuple:
             result = (result,)
-        if len(result) != n_in:
+        if len(result) != len(self.next_functions):
             raise RuntimeError(f"{self.name()}.backward returned {len(result)} gradients, "
-                               f"expected {n_in}")
+                               f"expected {len(self.next_functions)}")
         return result
 
 

@@ -18,6 +18,7 @@ functions), in float64, to within a few units in the 15th significant digit; see
 from __future__ import annotations
 
 import builtins
+import contextvars
 import functools
 import math
 import warnings
@@ -74,6 +75,17 @@ try:
         _FP_IGNORE = _FPSTATE.get()
     _quiet = functools.partial(_FPSTATE.set, _FP_IGNORE)     # C calls: no Python frame
     _loud = _FPSTATE.reset
+    # Cheaper still for a single kernel call: run it inside a context of our own in which the
+    # error state is already "ignore". Context.run only swaps the thread's current context
+    # (no allocation), where set/reset above allocate a token and two context mappings: on
+    # small arrays that is a third of the kernel's own time. The user's error state is never
+    # touched. One context serves every thread: while a kernel in one thread has released
+    # the GIL, entering it from another raises RuntimeError, and the caller then takes the
+    # set/reset path (see _call2). Only NumPy kernels run inside (never Python code that
+    # could re-enter it).
+    _QUIET_CONTEXT = contextvars.Context()
+    _QUIET_CONTEXT.run(_FPSTATE.set, _FP_IGNORE)
+    _run_quiet = _QUIET_CONTEXT.run
 except ImportError:  # pragma: no cover - NumPy 1.x
     def _quiet():
         e = np.errstate(all="ignore")
@@ -82,6 +94,10 @@ except ImportError:  # pragma: no cover - NumPy 1.x
 
     def _loud(e):
         e.__exit__(None, None, None)
+
+    def _run_quiet(fn, *args):
+        with np.errstate(all="ignore"):
+            return fn(*args)
 
 
 def _bcast_error(a, b):
@@ -96,8 +112,18 @@ def _bcast_error(a, b):
     return RuntimeError(f"shapes {list(sa)} and {list(sb)} are not broadcastable")
 
 
+# What the quiet fast path (_run_quiet) lets through to the general path: a broadcasting
+# error (reported in PyTorch's words there), a Python int out of the dtype's range (wrapped
+# around there), or the quiet context being in use by another thread.
+_RETRY = (ValueError, OverflowError, RuntimeError)
+
+
 def _call2(ufunc, a, b):
     """``ufunc(a, b)`` with FP warnings off and PyTorch's broadcasting error."""
+    try:
+        return _run_quiet(ufunc, a, b)
+    except _RETRY:
+        pass
     tok = _quiet()
     try:
         return ufunc(a, b)
@@ -135,6 +161,11 @@ def _fit_ints(a, b):
 
 
 def _call1(ufunc, x):
+    """``ufunc(x)`` with FP warnings off."""
+    try:
+        return _run_quiet(ufunc, x)
+    except RuntimeError:            # the quiet context is in use by another thread
+        pass
     tok = _quiet()
     try:
         return ufunc(x)
@@ -355,15 +386,10 @@ def _saved_output_is(node, t):
 # arithmetic
 class Add(Op):
     def forward(self, a, b):
-        tok = _quiet()
         try:
-            return np.add(a, b)
-        except ValueError:
-            raise _bcast_error(a, b) from None
-        except OverflowError:
-            return np.add(*_fit_ints(a, b))
-        finally:
-            _loud(tok)
+            return _run_quiet(np.add, a, b)         # (the hot path of _call2, inlined)
+        except _RETRY:
+            return _call2(np.add, a, b)
 
     def backward(self, grad):
         return grad, grad
@@ -399,15 +425,10 @@ class SubAlpha(AddAlpha):
 
 class Sub(Op):
     def forward(self, a, b):
-        tok = _quiet()
         try:
-            return np.subtract(a, b)
-        except ValueError:
-            raise _bcast_error(a, b) from None
-        except OverflowError:
-            return np.subtract(*_fit_ints(a, b))
-        finally:
-            _loud(tok)
+            return _run_quiet(np.subtract, a, b)         # (the hot path of _call2, inlined)
+        except _RETRY:
+            return _call2(np.subtract, a, b)
 
     def backward(self, grad):
         return ((grad if self.needs_input_grad[0] else None),
@@ -418,18 +439,16 @@ class Mul(Op):
     save_inputs = (0, 1)
 
     def forward(self, a, b):
-        tok = _quiet()
         try:
-            return np.multiply(a, b)
-        except ValueError:
-            raise _bcast_error(a, b) from None
-        finally:
-            _loud(tok)
+            return _run_quiet(np.multiply, a, b)     # (the hot path of _call2, inlined)
+        except _RETRY:
+            return _call2(np.multiply, a, b)
 
     def backward(self, grad):
         a, b = self.saved_tensors
-        ga = grad * _conj(b) if self.needs_input_grad[0] else None
-        gb = grad * _conj(a) if self.needs_input_grad[1] else None
+        need = self.needs_input_grad
+        ga = grad * _conj(b) if need[0] else None
+        gb = grad * _conj(a) if need[1] else None
         return ga, gb
 
 
@@ -439,13 +458,10 @@ class MulScalar(Op):
 
     def forward(self, x, s):
         self.s = s
-        tok = _quiet()
         try:
-            return np.multiply(x, s)
-        except OverflowError:
-            return np.multiply(x, _fit_int(s, x.dtype))
-        finally:
-            _loud(tok)
+            return _run_quiet(np.multiply, x, s)
+        except _RETRY:
+            return _call2(np.multiply, x, s)
 
     def backward(self, grad):
         return grad * self.s.conjugate(), None
@@ -457,11 +473,7 @@ class DivScalar(Op):
 
     def forward(self, x, s):
         self.s = s
-        tok = _quiet()
-        try:
-            return np.true_divide(x, s)
-        finally:
-            _loud(tok)
+        return _call2(np.true_divide, x, s)
 
     def backward(self, grad):
         return grad / self.s.conjugate(), None
@@ -471,13 +483,7 @@ class Div(Op):
     save_inputs = (0, 1)
 
     def forward(self, a, b):
-        tok = _quiet()
-        try:
-            return np.true_divide(a, b)
-        except ValueError:
-            raise _bcast_error(a, b) from None
-        finally:
-            _loud(tok)
+        return _call2(np.true_divide, a, b)
 
     def backward(self, grad):
         a, b = self.saved_tensors
@@ -553,7 +559,7 @@ def add(input, other, *, alpha=1, out=None) -> Tensor:
     """``input + alpha * other``, broadcasting; either operand may be a Python scalar."""
     a, b = promote(input, other)
     if alpha == 1 and alpha is not True:
-        r = Add.apply(a, b)
+        r = Add._apply2(a, b) if isinstance(a, Tensor) else Add.apply(a, b)
     else:
         _alpha_check(_kind2(a, b), alpha)
         r = AddAlpha.apply(a, b, alpha=alpha)
@@ -573,7 +579,7 @@ def sub(input, other, *, alpha=1, out=None) -> Tensor:
                            "operator instead.")
     a, b = promote(input, other)
     if alpha == 1 and alpha is not True:
-        r = Sub.apply(a, b)
+        r = Sub._apply2(a, b) if isinstance(a, Tensor) else Sub.apply(a, b)
     else:
         _alpha_check(_kind2(a, b), alpha)
         r = SubAlpha.apply(a, b, alpha=-alpha)
@@ -588,10 +594,10 @@ def rsub(input, other, *, alpha=1) -> Tensor:
 def mul(input, other, *, out=None) -> Tensor:
     """Elementwise product, broadcasting; either operand may be a Python scalar."""
     a, b = promote(input, other)
-    if isinstance(b, Tensor):
-        r = Mul.apply(a, b) if isinstance(a, Tensor) else MulScalar.apply(b, a)
+    if isinstance(a, Tensor):
+        r = Mul._apply2(a, b) if isinstance(b, Tensor) else MulScalar._apply2(a, b)
     else:
-        r = MulScalar.apply(a, b)
+        r = MulScalar._apply2(b, a)
     return r if out is None else _out(r, out)
 
 
@@ -601,7 +607,10 @@ def div(input, other, *, rounding_mode=None, out=None) -> Tensor:
     promoted dtype."""
     if rounding_mode is None:
         a, b = _float_operands(input, other)
-        r = Div.apply(a, b) if isinstance(b, Tensor) else DivScalar.apply(a, b)
+        if isinstance(b, Tensor):
+            r = Div._apply2(a, b) if isinstance(a, Tensor) else Div.apply(a, b)
+        else:
+            r = DivScalar._apply2(a, b)
         return r if out is None else _out(r, out)
     if rounding_mode != "trunc" and rounding_mode != "floor":
         raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
@@ -1382,7 +1391,7 @@ def _bessel_i(x, nu, single=False):
 def _unary(name, op, doc, *, real_only=False, kernel=None):
     """Define the public function ``name`` computing ``op`` in floating point: integer and
     bool inputs are computed in the default float dtype (PyTorch's rule for exp, sin, ...)."""
-    apply = op.apply
+    apply = op._apply1
     kern = kernel or f"{name}_cpu"
 
     def fn(input, *, out=None):
@@ -1404,11 +1413,10 @@ def _unary(name, op, doc, *, real_only=False, kernel=None):
 def _fwd(ufunc):
     """A forward that applies a NumPy ufunc with FP warnings off."""
     def forward(self, x):
-        tok = _quiet()
         try:
-            return ufunc(x)
-        finally:
-            _loud(tok)
+            return _run_quiet(ufunc, x)
+        except RuntimeError:        # the quiet context is in use by another thread
+            return _call1(ufunc, x)
     return forward
 
 
@@ -1595,7 +1603,41 @@ class Tanh(Op):
 
     def backward(self, grad):
         (y,) = self.saved_tensors
+        gd, yd = grad._data, y._data
+        if gd.dtype is yd.dtype and gd.shape == yd.shape and yd.dtype.kind != "c":
+            return TanhBackward._apply2(grad, y)         # the usual case: one op, not three
         return grad * _conj(1 - y * y)
+
+
+def _tanh_grad(g, y):
+    return np.multiply(g, np.subtract(1, np.multiply(y, y)))
+
+
+class TanhBackward(Op):
+    """``grad * (1 - y * y)``, the gradient of tanh through its output ``y``, as one op
+    (PyTorch's ``tanh_backward``), with the same values as the three ops it replaces. Its
+    own backward (double backward) gives the same values as theirs did."""
+    save_inputs = (0, 1)
+
+    def forward(self, g, y):
+        try:
+            return _run_quiet(_tanh_grad, g, y)
+        except RuntimeError:            # the quiet context is in use by another thread
+            tok = _quiet()
+            try:
+                return _tanh_grad(g, y)
+            finally:
+                _loud(tok)
+
+    def backward(self, gg):
+        g, y = self.saved_tensors
+        need = self.needs_input_grad
+        dg = gg * (1 - y * y) if need[0] else None
+        dy = None
+        if need[1]:
+            t = -(gg * g) * y           # d/dy, from each factor of y * y
+            dy = t + t
+        return dg, dy
 
 
 class Asinh(Op):
@@ -1898,7 +1940,7 @@ class Frac(Op):
 
 
 def _rounding(name, op, doc):
-    apply = op.apply
+    apply = op._apply1
 
     def fn(input, *, out=None):
         kind = input._data.dtype.kind
@@ -2345,7 +2387,7 @@ def _select_grads(op, grad, first):
 
 
 def _minmax(name, op, doc, complex_msg):
-    apply = op.apply
+    apply = op._apply2
 
     def fn(input, other, *, out=None):
         _need_tensor(input, name, "input", 1)
@@ -2428,7 +2470,7 @@ class Logaddexp2(Op):
 
 def _binary_float(name, op, doc, *, int_ok=True):
     """Two-tensor functions computed in floating point (atan2, hypot, logaddexp)."""
-    apply = op.apply
+    apply = op._apply2
 
     def fn(input, other, *, out=None):
         _need_tensor(input, name, "input", 1)
