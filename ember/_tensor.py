@@ -39,9 +39,12 @@ def _wrap(arr, cls=None) -> "Tensor":
 
 def _make_result(arr, node, output_nr) -> "Tensor":
     """A non-leaf Tensor produced by ``node``."""
-    t = _wrap(arr)
+    t = _new(Tensor)
+    t._data = arr
     t._requires_grad = True
     t.grad_fn = node
+    t._vc = [0]
+    t._base = None
     if output_nr:
         t._output_nr = output_nr
     return t

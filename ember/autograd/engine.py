@@ -29,6 +29,18 @@ from .graph import AccumulateGrad, accumulator_of
 __all__ = ["run_backward"]
 
 
+class _late:
+    """Names from modules that import this one (bound on the first backward pass: an import
+    statement in the function itself costs as much as a small backward pass)."""
+    Tensor = wrap = refresh_view = None
+
+    @classmethod
+    def bind(cls):
+        from .._tensor import Tensor, _wrap
+        from ..ops.inplace import refresh_view
+        cls.Tensor, cls.wrap, cls.refresh_view = Tensor, _wrap, refresh_view
+
+
 def _capture_point(t):
     """Where the gradient of tensor ``t`` can be observed: (node, output_nr)."""
     if t.grad_fn is not None:
@@ -127,8 +139,9 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     ``inputs`` when given; non-leaf ``inputs`` retain their grad). Without it
     (``autograd.grad``) the gradients of ``inputs`` are returned and no ``.grad`` is touched.
     """
-    from .._tensor import Tensor
-    from ..ops.inplace import refresh_view
+    if _late.Tensor is None:
+        _late.bind()
+    Tensor, refresh_view = _late.Tensor, _late.refresh_view
 
     # views whose base changed in place since: bring their grad_fn up to date first
     for t in tensors:
@@ -202,75 +215,84 @@ def run_backward(tensors, grad_tensors, retain_graph, create_graph, inputs=None,
     anomaly = anomaly_mode.STATE.enabled
     prev_mode = STATE.enabled
     STATE.enabled = create_graph
+    # The common case, in one test per node: no hooks of any kind on the node (Node._plain),
+    # no capture for autograd.grad / backward(inputs=...), no anomaly mode.
+    plain_run = captures is None and not anomaly
     try:
         while ready:
             node = ready.pop()
             grads = buffers.pop(node)
-            is_acc = isinstance(node, AccumulateGrad)
+            if plain_run and node._plain:
+                in_grads = node._backward(grads)
+                if not retain_graph:
+                    node._release()
+            else:
+                is_acc = isinstance(node, AccumulateGrad)
 
-            # 1. tensor hooks and retain_grad, 2. capture for autograd.grad and
-            # backward(inputs=...). PyTorch's order: autograd.grad captures a node that also
-            # has to run *before* its tensor hooks, one that only is captured after them.
-            runs_node = True
-            if captures is not None:
-                runs_node = runs is None or node in runs
-                if not accumulate and runs_node:
-                    _capture(node, grads, captures, results)
-            if is_acc:
-                leaf_hooks = node.variable._hooks
-                if leaf_hooks and grads[0] is not None:
-                    grads[0] = _run_tensor_hooks(leaf_hooks.values(), grads[0], shared)
-            elif node._tensor_pre_hooks:
-                for nr, hooks in node._tensor_pre_hooks.items():
-                    if hooks and grads[nr] is not None:
-                        grads[nr] = _run_tensor_hooks(hooks, grads[nr], shared)
-            if not runs_node:
-                if not accumulate:
-                    _capture(node, grads, captures, results)
-                continue
+                # 1. tensor hooks and retain_grad, 2. capture for autograd.grad and
+                # backward(inputs=...). PyTorch's order: autograd.grad captures a node that
+                # also has to run *before* its tensor hooks, one that only is captured after
+                # them.
+                runs_node = True
+                if captures is not None:
+                    runs_node = runs is None or node in runs
+                    if not accumulate and runs_node:
+                        _capture(node, grads, captures, results)
+                if is_acc:
+                    leaf_hooks = node.variable._hooks
+                    if leaf_hooks and grads[0] is not None:
+                        grads[0] = _run_tensor_hooks(leaf_hooks.values(), grads[0], shared)
+                elif node._tensor_pre_hooks:
+                    for nr, hooks in node._tensor_pre_hooks.items():
+                        if hooks and grads[nr] is not None:
+                            grads[nr] = _run_tensor_hooks(hooks, grads[nr], shared)
+                if not runs_node:
+                    if not accumulate:
+                        _capture(node, grads, captures, results)
+                    continue
 
-            # 3. node pre-hooks
-            if node._pre_hooks:
-                for hook in list(node._pre_hooks):
-                    new = hook(tuple(grads))
-                    if new is not None:
-                        grads = list(new)
-                        for g in grads:
-                            if g is not None:
-                                shared.add(id(g._data))
+                # 3. node pre-hooks
+                if node._pre_hooks:
+                    for hook in list(node._pre_hooks):
+                        new = hook(tuple(grads))
+                        if new is not None:
+                            grads = list(new)
+                            for g in grads:
+                                if g is not None:
+                                    shared.add(id(g._data))
 
-            # 4a. a leaf: accumulate into .grad
-            if is_acc:
-                if accumulate and grads[0] is not None:
-                    _accumulate(node.variable, grads[0], create_graph, routed, shared)
-                    for fn in list(node.variable._post_accumulate_hooks or ()):
-                        fn(node.variable)
+                # 4a. a leaf: accumulate into .grad
+                if is_acc:
+                    if accumulate and grads[0] is not None:
+                        _accumulate(node.variable, grads[0], create_graph, routed, shared)
+                        for fn in list(node.variable._post_accumulate_hooks or ()):
+                            fn(node.variable)
+                    if node._post_hooks:
+                        for hook in list(node._post_hooks):
+                            hook((), tuple(grads))
+                    continue
+
+                # 4b. an operation: its backward, then post-hooks
+                if anomaly:
+                    in_grads = anomaly_mode.run_node(node, grads)
+                else:
+                    in_grads = node._backward(grads)
+                if node._user_backward:           # autograd.Function: arrays the user may hold
+                    for g in in_grads:
+                        if g is not None and isinstance(g, Tensor):
+                            shared.add(id(g._data))
                 if node._post_hooks:
                     for hook in list(node._post_hooks):
-                        hook((), tuple(grads))
-                continue
-
-            # 4b. an operation: its backward, then post-hooks
-            if anomaly:
-                in_grads = anomaly_mode.run_node(node, grads)
-            else:
-                in_grads = node._backward(grads)
-            if node._user_backward:           # autograd.Function: arrays the user may hold
-                for g in in_grads:
-                    if g is not None and isinstance(g, Tensor):
-                        shared.add(id(g._data))
-            if node._post_hooks:
-                for hook in list(node._post_hooks):
-                    new = hook(tuple(in_grads), tuple(grads))
-                    if new is not None:
-                        in_grads = tuple(new)
-                        for g in in_grads:
-                            if g is not None:
-                                shared.add(id(g._data))
-            if anomaly:
-                anomaly_mode.check_nan(node, in_grads)
-            if not retain_graph:
-                node._release()
+                        new = hook(tuple(in_grads), tuple(grads))
+                        if new is not None:
+                            in_grads = tuple(new)
+                            for g in in_grads:
+                                if g is not None:
+                                    shared.add(id(g._data))
+                if anomaly:
+                    anomaly_mode.check_nan(node, in_grads)
+                if not retain_graph:
+                    node._release()
 
             # 5. hand the gradients on
             for i, ((child, nr), g) in enumerate(zip(node.next_functions, in_grads)):
@@ -354,7 +376,7 @@ def _accumulate(variable, grad, create_graph, routed, shared):
     later ones are added in place, or out of place when the graph of the gradient is being
     recorded (``create_graph``), as PyTorch does.
     """
-    from .._tensor import _wrap
+    _wrap = _late.wrap
     old = variable._grad
     arr = grad._data
     alias = (id(arr) in shared or routed.get(id(arr), 0) > 1 or not arr.flags.owndata

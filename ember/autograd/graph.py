@@ -35,6 +35,14 @@ class Node:
     _anomaly_trace = None          # forward traceback, recorded under detect_anomaly
     _name = None
     _user_backward = False         # autograd.Function: backward returns user-owned arrays
+    # No hooks of any kind, not a leaf's accumulator, not user code: the engine runs such a
+    # node without looking further (cleared by every hook registration, see below).
+    _plain = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls._user_backward:
+            cls._plain = False
 
     def name(self) -> str:
         return self._name or type(self).__name__ + "Backward0"
@@ -75,6 +83,7 @@ class Node:
         return replacement grad_inputs."""
         if self._post_hooks is None:
             self._post_hooks = []
+        self._plain = False
         self._post_hooks.append(fn)
         return _RemovableHandle(self._post_hooks, fn)
 
@@ -83,12 +92,14 @@ class Node:
         replacement grad_outputs."""
         if self._pre_hooks is None:
             self._pre_hooks = []
+        self._plain = False
         self._pre_hooks.append(fn)
         return _RemovableHandle(self._pre_hooks, fn)
 
     def _add_tensor_pre_hook(self, output_nr, fn):
         if self._tensor_pre_hooks is None:
             self._tensor_pre_hooks = {}
+        self._plain = False
         hooks = self._tensor_pre_hooks.setdefault(output_nr, [])
         hooks.append(fn)
         return _RemovableHandle(hooks, fn)
@@ -124,11 +135,17 @@ class AccumulateGrad(Node):
     """The graph's stand-in for a leaf tensor that requires grad."""
 
     _name = "AccumulateGrad"
+    _plain = False
 
     def __init__(self, variable):
         self.variable = variable
-        data = variable._data
-        self._output_meta = ((data.shape, NP_TO_DTYPE[data.dtype]),)
+
+    @property
+    def _output_meta(self):
+        # (computed when asked, from the leaf: an accumulator made for a graph that is never
+        # run backward through, the common case in inference-style code, never needs it)
+        data = self.variable._data
+        return ((data.shape, NP_TO_DTYPE[data.dtype]),)
 
     def _backward(self, grads):  # accumulation is done by the engine (it knows create_graph)
         return ()
@@ -181,9 +198,16 @@ class SavedTensor:
                 "operations (x = x * 2 rather than x *= 2) on tensors that backward needs.")
         if self.output_nr is None:
             return self.tensor
-        t = _tensor_module()._make_result(self.data, node, self.output_nr)
+        t = _make_result(self.data, node, self.output_nr)
         t._vc = self.version_counter
         return t
+
+
+def _make_result(arr, node, output_nr):
+    """ember._tensor._make_result, bound on first use (ember._tensor imports this package)."""
+    global _make_result
+    _make_result = _tensor_module()._make_result
+    return _make_result(arr, node, output_nr)
 
 
 def _tensor_module():

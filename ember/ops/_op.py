@@ -41,6 +41,7 @@ __all__ = ["Op", "sum_to_shape", "tensor_method", "as_array"]
 
 _new = object.__new__
 _NO_EDGE = (None, 0)
+_NEEDS_ONE = (True,)
 _ndarray = np.ndarray
 
 
@@ -52,6 +53,8 @@ class Op(Node):
     is_view = False               # output 0 shares memory with input 0 (a view)
     nondiff_outputs: tuple = ()   # outputs that never carry gradient (indices, masks)
     differentiable = True         # False: outputs never require grad (comparisons, argmax)
+    needs_input_grad: tuple = ()  # per input: whether backward must produce its gradient
+                                  # (set when recorded, from the inputs' requires_grad)
 
     def forward(self, *arrays, **params):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -118,7 +121,7 @@ class Op(Node):
         result._base = None
         state = STATE
         if requires and state.enabled and cls.differentiable:
-            op._record((x,), (result,))
+            op._record1(x, result)
         if state.inference:
             result._inference = True
         return result
@@ -147,7 +150,7 @@ class Op(Node):
         result._base = None
         state = STATE
         if requires and state.enabled and cls.differentiable:
-            op._record((a, b), (result,))
+            op._record2(a, b, result)
         if state.inference:
             result._inference = True
         return result
@@ -155,7 +158,6 @@ class Op(Node):
     def _record(self, inputs, outs):
         """Make this op the grad_fn of ``outs``: remember the inputs' edges, shapes and
         dtypes, and the tensors backward will read."""
-        cls = type(self)
         edges = []
         meta = []
         for x in inputs:
@@ -168,17 +170,12 @@ class Op(Node):
                 edges.append(_NO_EDGE)
                 meta.append(None)
         self.next_functions = tuple(edges)
-        self._input_meta = meta
+        self._input_meta = tuple(meta)
+        self.needs_input_grad = tuple([m is not None for m in meta])
         if len(outs) == 1:
-            o = outs[0]
-            data = o._data
-            odt = NP_TO_DTYPE[data.dtype]
-            self._output_meta = ((data.shape, odt),)
-            if odt._category >= 2 and not cls.nondiff_outputs:
-                o._requires_grad = True
-                o.grad_fn = self
+            self._record_output(outs[0])
         else:
-            nondiff = cls.nondiff_outputs
+            nondiff = type(self).nondiff_outputs
             self._output_meta = tuple([(o._data.shape, NP_TO_DTYPE[o._data.dtype])
                                        for o in outs])
             for i, o in enumerate(outs):
@@ -187,7 +184,61 @@ class Op(Node):
                     o.grad_fn = self
                     if i:
                         o._output_nr = i
-        save_in, save_out = cls.save_inputs, cls.save_outputs
+        self._record_saved(inputs, outs)
+
+    # ``_record`` for _apply1 and _apply2, unrolled (the same steps).
+    def _record1(self, x, out):
+        fn = x.grad_fn                      # (x requires grad: _apply1 records only then)
+        data = x._data
+        self.next_functions = ((fn, x._output_nr) if fn is not None else
+                               (accumulator_of(x), 0),)
+        self._input_meta = ((data.shape, NP_TO_DTYPE[data.dtype]),)
+        self.needs_input_grad = _NEEDS_ONE
+        self._record_output(out)
+        if self.save_inputs or self.save_outputs:
+            self._record_saved((x,), (out,))
+        elif _ANOMALY.enabled:
+            anomaly_mode.record(self)
+
+    def _record2(self, a, b, out):
+        if a._requires_grad:
+            fn = a.grad_fn
+            data = a._data
+            edge_a = (fn, a._output_nr) if fn is not None else (accumulator_of(a), 0)
+            meta_a = (data.shape, NP_TO_DTYPE[data.dtype])
+        else:
+            edge_a = _NO_EDGE
+            meta_a = None
+        if isinstance(b, Tensor) and b._requires_grad:
+            fn = b.grad_fn
+            data = b._data
+            edge_b = (fn, b._output_nr) if fn is not None else (accumulator_of(b), 0)
+            meta_b = (data.shape, NP_TO_DTYPE[data.dtype])
+        else:
+            edge_b = _NO_EDGE
+            meta_b = None
+        self.next_functions = (edge_a, edge_b)
+        self._input_meta = (meta_a, meta_b)
+        self.needs_input_grad = (meta_a is not None, meta_b is not None)
+        self._record_output(out)
+        if self.save_inputs or self.save_outputs:
+            self._record_saved((a, b), (out,))
+        elif _ANOMALY.enabled:
+            anomaly_mode.record(self)
+
+    def _record_output(self, o):
+        """The single output ``o``: its shape and dtype, and this op as its grad_fn."""
+        data = o._data
+        odt = NP_TO_DTYPE[data.dtype]
+        self._output_meta = ((data.shape, odt),)
+        if odt._category >= 2 and not self.nondiff_outputs:
+            o._requires_grad = True
+            o.grad_fn = self
+
+    def _record_saved(self, inputs, outs):
+        """Keep what backward reads (``save_inputs``, ``save_outputs``), each with its
+        version; then the anomaly-mode trace."""
+        save_in, save_out = self.save_inputs, self.save_outputs
         if save_in or save_out:
             saved = []
             for i in save_in:
@@ -201,21 +252,17 @@ class Op(Node):
                 s.output_nr = None
                 saved.append(s)
             for i in save_out:
-                saved.append(SavedTensor(outs[i], i))
+                o = outs[i]
+                s = _new(SavedTensor)           # SavedTensor(o, i), inlined
+                s.tensor = None
+                s.data = o._data
+                vc = s.version_counter = o._vc
+                s.version = vc[0]
+                s.output_nr = i
+                saved.append(s)
             self._saved = saved
         if _ANOMALY.enabled:
             anomaly_mode.record(self)
-
-    @property
-    def needs_input_grad(self) -> tuple:
-        """Per input: whether backward must produce its gradient."""
-        needs = self.__dict__.get("_needs_input_grad")
-        if needs is None:
-            meta = self._input_meta
-            needs = tuple([m is not None for m in meta])
-            if meta:                        # recorded: the answer no longer changes
-                self._needs_input_grad = needs
-        return needs
 
     def _backward(self, grads):
         """Engine entry point: materialize missing output grads, call backward, and return

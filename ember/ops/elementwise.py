@@ -557,6 +557,10 @@ def _alpha_check(kind, alpha):
 
 def add(input, other, *, alpha=1, out=None) -> Tensor:
     """``input + alpha * other``, broadcasting; either operand may be a Python scalar."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and \
+            input._data.dtype is other._data.dtype and alpha == 1 and alpha is not True:
+        r = Add._apply2(input, other)        # the common case, with nothing to promote
+        return r if out is None else _out(r, out)
     a, b = promote(input, other)
     if alpha == 1 and alpha is not True:
         r = Add._apply2(a, b) if isinstance(a, Tensor) else Add.apply(a, b)
@@ -593,6 +597,10 @@ def rsub(input, other, *, alpha=1) -> Tensor:
 
 def mul(input, other, *, out=None) -> Tensor:
     """Elementwise product, broadcasting; either operand may be a Python scalar."""
+    if isinstance(input, Tensor) and isinstance(other, Tensor) and \
+            input._data.dtype is other._data.dtype:
+        r = Mul._apply2(input, other)        # the common case, with nothing to promote
+        return r if out is None else _out(r, out)
     a, b = promote(input, other)
     if isinstance(a, Tensor):
         r = Mul._apply2(a, b) if isinstance(b, Tensor) else MulScalar._apply2(a, b)
@@ -1604,20 +1612,29 @@ class Tanh(Op):
     def backward(self, grad):
         (y,) = self.saved_tensors
         gd, yd = grad._data, y._data
-        if gd.dtype is yd.dtype and gd.shape == yd.shape and yd.dtype.kind != "c":
-            return TanhBackward._apply2(grad, y)         # the usual case: one op, not three
+        if not STATE.enabled and gd.dtype is yd.dtype and gd.shape == yd.shape and \
+                yd.dtype.kind != "c":
+            return TanhBackward._apply2(grad, y)     # no graph to record: one op, not three
         return grad * _conj(1 - y * y)
 
 
+_ONES = {}                      # dtype -> 0-d array of 1 (cheaper for NumPy than the int 1)
+
+
 def _tanh_grad(g, y):
-    return np.multiply(g, np.subtract(1, np.multiply(y, y)))
+    """``g * (1 - y * y)`` on arrays (the same values as with the Python int 1)."""
+    one = _ONES.get(y.dtype)
+    if one is None:
+        one = _ONES[y.dtype] = np.ones((), dtype=y.dtype)
+    return np.multiply(g, np.subtract(one, np.multiply(y, y)))
 
 
 class TanhBackward(Op):
-    """``grad * (1 - y * y)``, the gradient of tanh through its output ``y``, as one op
-    (PyTorch's ``tanh_backward``), with the same values as the three ops it replaces. Its
-    own backward (double backward) gives the same values as theirs did."""
-    save_inputs = (0, 1)
+    """``grad * (1 - y * y)``, the gradient of tanh through its output ``y``, in one op with
+    the values of the three it stands for. Used only when no graph is being recorded (with
+    ``create_graph`` Tanh's backward records those three ops, so higher derivatives are
+    unchanged); hence not differentiable itself."""
+    differentiable = False
 
     def forward(self, g, y):
         try:
@@ -1628,16 +1645,6 @@ class TanhBackward(Op):
                 return _tanh_grad(g, y)
             finally:
                 _loud(tok)
-
-    def backward(self, gg):
-        g, y = self.saved_tensors
-        need = self.needs_input_grad
-        dg = gg * (1 - y * y) if need[0] else None
-        dy = None
-        if need[1]:
-            t = -(gg * g) * y           # d/dy, from each factor of y * y
-            dy = t + t
-        return dg, dy
 
 
 class Asinh(Op):

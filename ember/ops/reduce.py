@@ -91,6 +91,7 @@ def _np_dtype(dtype):
 
 
 _INT_KINDS = "biu"
+_ndarray = np.ndarray
 _add_reduce = np.add.reduce
 _F16 = np.dtype(np.float16)
 
@@ -99,6 +100,20 @@ def _restore(grad, in_shape, axes, keepdim, scale=1):
     """Broadcast a reduced gradient back to the input's shape (reinserting reduced dims),
     times ``scale``: the backward of sum (scale 1) and mean (1/n)."""
     return _Unreduce.apply(grad, shape=in_shape, axes=axes, keepdim=keepdim, scale=scale)
+
+
+def _broadcast_view(a, shape):
+    """``np.broadcast_to(a, shape)`` for ``a`` of the same number of dimensions: the same
+    read-only view, made directly (broadcast_to's Python-level setup costs more than a whole
+    small op, and this is the backward of every ``sum()`` and ``mean()``)."""
+    strides = tuple([0 if n == 1 and m != 1 else st
+                     for n, m, st in zip(a.shape, shape, a.strides)])
+    try:
+        r = _ndarray(shape, a.dtype, a, 0, strides)    # a view of a's memory
+    except (TypeError, ValueError, BufferError):        # a not contiguous: the general way
+        return np.broadcast_to(a, shape)
+    r.setflags(write=False)
+    return r
 
 
 class _Unreduce(Op):
@@ -112,7 +127,7 @@ class _Unreduce(Op):
             g = g.reshape(_keep_shape(shape, axes))
         if scale != 1:
             g = g * scale
-        return np.broadcast_to(g, shape)
+        return _broadcast_view(g, shape)
 
     def backward(self, grad):
         s = Sum.apply(grad, axes=self.axes, keepdim=self.keepdim, dtype=None)
