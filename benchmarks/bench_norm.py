@@ -1,6 +1,6 @@
 """Normalization layers, ember next to PyTorch (CPU), in one run.
 
-Cases (each timed with ``timeit``, best of several repeats, milliseconds per call):
+Cases (best of several repeats, milliseconds per call):
 
   bn2d   ``BatchNorm2d(32)`` in training mode, forward + backward (input, weight and bias
          gradients), input 64x32x28x28 float32;
@@ -20,50 +20,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import timeit
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)          # run from a checkout without installing
+import _timing
 
-
-def _threads_from_argv(argv):
-    """``--threads N`` must act before NumPy is imported (BLAS reads its thread count from
-    the environment at load time), so it is read here, ahead of argparse."""
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return None
-
-
-_THREADS = _threads_from_argv(sys.argv[1:]) if __name__ == "__main__" else None
-if _THREADS is not None:
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = _THREADS
+if __name__ == "__main__":
+    _timing.pin_threads_early()   # before NumPy is imported
 
 import numpy as np  # noqa: E402
 
 import ember  # noqa: E402
 
-try:
-    import torch
-except ImportError:               # pragma: no cover - depends on the machine
-    torch = None
-
-
-def best_ms(fn, min_time, repeat):
-    """Best time of one call of ``fn`` in milliseconds (loop count calibrated so one repeat
-    lasts at least ``min_time`` seconds; fastest of ``repeat`` repeats)."""
-    timer = timeit.Timer(fn)
-    number = 1
-    while timer.timeit(number) < min_time and number < 100_000:
-        number *= 2
-    return min(timer.repeat(repeat=repeat, number=number)) / number * 1e3
-
+torch = _timing.import_torch()
 
 def make_cases(L, x_arr, g_arr, xl_arr, gl_arr):
     """The four timed callables for library ``L`` (ember or torch)."""
@@ -100,13 +68,11 @@ def make_cases(L, x_arr, g_arr, xl_arr, gl_arr):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="short timings (noisier)")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="threads for NumPy's BLAS and torch (set before import)")
+    _timing.add_common_args(ap)
     args = ap.parse_args(argv)
+    _timing.apply_threads(args.threads, torch)
     min_time, repeat = (0.05, 3) if args.quick else (0.3, 7)
-    if torch is not None and args.threads:
-        torch.set_num_threads(args.threads)
+    _timing.print_header(ember, np, torch)
 
     rng = np.random.default_rng(0)
     x = rng.standard_normal((64, 32, 28, 28)).astype(np.float32)
@@ -116,22 +82,13 @@ def main(argv=None):
 
     libs = [("ember", ember)] + ([("torch", torch)] if torch is not None else [])
     cases = {name: make_cases(L, x, g, xl, gl) for name, L in libs}
-    print(f"numpy {np.__version__}" + (f", torch {torch.__version__} "
-                                       f"({torch.get_num_threads()} threads)"
-                                       if torch is not None else ", torch not installed"))
-    head = f"{'case':<11}{'ember ms':>12}" + (f"{'torch ms':>12}{'ratio':>9}"
-                                               if torch is not None else "")
-    print(head)
-    print("-" * len(head))
+    rows = []
     for case in cases["ember"]:
-        for fns in cases.values():          # warm up (allocations, lazy imports)
-            fns[case]()
-        e = best_ms(cases["ember"][case], min_time, repeat)
-        line = f"{case:<11}{e:>12.3f}"
-        if torch is not None:
-            t = best_ms(cases["torch"][case], min_time, repeat)
-            line += f"{t:>12.3f}{e / t:>9.1f}"
-        print(line)
+        fns = [c[case] for c in cases.values()]
+        times = [t * 1e3 for t in _timing.best_times(fns, min_time, repeat, max_number=100_000)]
+        rows.append((case, times[0], times[1] if len(times) > 1 else None))
+    print(_timing.format_table(rows, width=11, col=12, digits=3, ratio_head="ratio",
+                               ratio_col=9, ratio_digits=1, ratio_suffix=""))
     return 0
 
 

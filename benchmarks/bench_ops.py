@@ -1,6 +1,7 @@
 """Per-operation overhead of ember next to PyTorch (CPU), in one run.
 
-Cases (each timed with ``timeit``, best of several repeats, microseconds per call):
+Cases (each timed with ``_timing.best_times``, best of several repeats, microseconds per
+call):
 
   a. ``x * y`` on 10-element float32 tensors, no autograd;
   b. the same with ``x.requires_grad=True`` (forward only: the graph node is recorded);
@@ -24,52 +25,18 @@ ember does not have yet are replaced or skipped, and the table says so.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
-import timeit
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)          # run from a checkout without installing
+import _timing
 
-
-def _threads_from_argv(argv):
-    """``--threads N`` must act before NumPy is imported (BLAS reads its thread count from
-    the environment at load time), so it is read here, ahead of argparse."""
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return None
-
-
-_THREADS = _threads_from_argv(sys.argv[1:]) if __name__ == "__main__" else None
-if _THREADS is not None:
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = _THREADS
+if __name__ == "__main__":
+    _timing.pin_threads_early()   # before NumPy is imported
 
 import numpy as np  # noqa: E402
 
 import ember  # noqa: E402
 
-try:
-    import torch
-except ImportError:               # pragma: no cover - depends on the machine
-    torch = None
-
-
-def best_us(fn, min_time, repeat):
-    """Best time of one call of ``fn`` in microseconds: calibrate the loop count so that
-    one repeat lasts at least ``min_time`` seconds, then take the fastest of ``repeat``."""
-    timer = timeit.Timer(fn)
-    number = 1
-    while True:
-        if timer.timeit(number) >= min_time or number >= 1_000_000:
-            break
-        number *= 4
-    return min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
+torch = _timing.import_torch()
 
 
 def pick_activation(lib):
@@ -134,41 +101,13 @@ def _has_matmul(lib):
         return False
 
 
-def import_time(module, repeat):
-    """Seconds to ``import module`` in a fresh interpreter (best of ``repeat``)."""
-    code = ("import time; t = time.perf_counter(); import {m}; "
-            "print(time.perf_counter() - t)").format(m=module)
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    times = []
-    for _ in range(repeat):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                             env=env, cwd=ROOT)
-        if out.returncode != 0:
-            return None
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return min(times)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="shorter timing loops and fewer repeats (a few seconds, noisier)")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for NumPy's BLAS and for torch (default: each library's "
-                             "own default); 1 gives the fairest comparison on a busy machine")
+    _timing.add_common_args(parser)
     args = parser.parse_args(argv)
-    if args.threads is not None and torch is not None:
-        torch.set_num_threads(args.threads)
+    _timing.apply_threads(args.threads, torch)
     min_time, repeat, imp_repeat = (0.01, 3, 1) if args.quick else (0.1, 7, 3)
-
-    print(f"ember {ember.__version__}, numpy {np.__version__}, python "
-          f"{sys.version.split()[0]}", end="")
-    if args.threads is not None:
-        print(f", BLAS threads {os.environ.get('OPENBLAS_NUM_THREADS', '?')}", end="")
-    if torch is not None:
-        print(f", torch {torch.__version__} ({torch.get_num_threads()} threads)")
-    else:
-        print("\nPyTorch is not installed: timing ember only (no ratios).")
+    _timing.print_header(ember, np, torch)
 
     notes = []
     act_name, _ = pick_activation(ember)
@@ -189,26 +128,21 @@ def main(argv=None):
     for key, label in labels.items():
         if key not in ember_cases:
             continue
-        e = best_us(ember_cases[key], min_time, repeat)
-        t = best_us(torch_cases[key], min_time, repeat) if key in torch_cases else None
-        rows.append((label, e, t))
+        fns = [ember_cases[key]] + ([torch_cases[key]] if key in torch_cases else [])
+        times = [t * 1e6 for t in _timing.best_times(fns, min_time, repeat)]
+        rows.append((label, times[0], times[1] if len(times) > 1 else None))
 
-    width = max(len(r[0]) for r in rows) + 2
     print()
-    print(f"{'case':<{width}}{'ember us':>12}{'torch us':>12}{'ember/torch':>13}")
-    print("-" * (width + 37))
-    for label, e, t in rows:
-        ts = f"{t:12.1f}" if t is not None else f"{'-':>12}"
-        ratio = f"{e / t:12.1f}x" if t else f"{'-':>13}"
-        print(f"{label:<{width}}{e:12.1f}{ts}{ratio}")
+    print(_timing.format_table(rows, unit="us", col=12, digits=1, ratio_digits=1))
     chain = next((r for r in rows if r[0].startswith("c.")), None)
     if chain is not None:
         per_op = chain[1] / 100
         print(f"\n(c) per op, forward and backward together: ember {per_op:.1f} us"
               + (f", torch {chain[2] / 100:.1f} us" if chain[2] else ""))
 
-    ei = import_time("ember", imp_repeat)
-    ti = import_time("torch", imp_repeat) if torch is not None else None
+    imp = _timing.import_times(["ember"] + (["torch"] if torch is not None else []),
+                               imp_repeat)
+    ei, ti = imp["ember"], imp.get("torch")
     print(f"\nimport time (fresh interpreter, best of {imp_repeat}): ember "
           + (f"{ei * 1e3:.0f} ms" if ei is not None else "failed")
           + (f", torch {ti * 1e3:.0f} ms" if ti is not None else "")

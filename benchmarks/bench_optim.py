@@ -1,6 +1,6 @@
 """Optimizer steps, ember next to PyTorch (CPU), in one run.
 
-Cases (each timed with ``timeit``, best of several repeats, microseconds per ``step()``):
+Cases (best of several repeats, microseconds per ``step()``):
 
   sgd      ``SGD(lr=0.01, momentum=0.9)`` over the parameters of a 784-256-10 MLP
            (two Linear layers: 203,530 float32 values in 4 tensors);
@@ -23,50 +23,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import timeit
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
-sys.path.insert(0, ROOT)          # run from a checkout without installing
+import _timing
 
-
-def _threads_from_argv(argv):
-    """``--threads N`` must act before NumPy is imported (BLAS reads its thread count from
-    the environment at load time), so it is read here, ahead of argparse."""
-    for i, a in enumerate(argv):
-        if a == "--threads" and i + 1 < len(argv):
-            return argv[i + 1]
-        if a.startswith("--threads="):
-            return a.split("=", 1)[1]
-    return None
-
-
-_THREADS = _threads_from_argv(sys.argv[1:]) if __name__ == "__main__" else None
-if _THREADS is not None:
-    for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[_var] = _THREADS
+if __name__ == "__main__":
+    _timing.pin_threads_early()   # before NumPy is imported
 
 import numpy as np  # noqa: E402
 
 import ember  # noqa: E402
 
-try:
-    import torch
-except ImportError:               # pragma: no cover - depends on the machine
-    torch = None
-
-
-def best_us(fn, min_time, repeat):
-    """Best time of one call of ``fn`` in microseconds (loop count calibrated so one repeat
-    lasts at least ``min_time`` seconds; fastest of ``repeat`` repeats)."""
-    timer = timeit.Timer(fn)
-    number = 1
-    while timer.timeit(number) < min_time and number < 100_000:
-        number *= 2
-    return min(timer.repeat(repeat=repeat, number=number)) / number * 1e6
-
+torch = _timing.import_torch()
 
 def _params(L, shapes, seed):
     rng = np.random.default_rng(seed)
@@ -95,30 +63,24 @@ def make_cases(L):
     return {name: opt.step for name, opt in cases.items()}
 
 
-def main():
+def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="shorter, noisier run")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="threads for torch and NumPy's BLAS (default: theirs)")
-    args = parser.parse_args()
+    _timing.add_common_args(parser)
+    args = parser.parse_args(argv)
+    _timing.apply_threads(args.threads, torch)
     min_time, repeat = (0.01, 3) if args.quick else (0.2, 7)
-    if torch is not None and args.threads:
-        torch.set_num_threads(args.threads)
+    _timing.print_header(ember, np, torch)
 
-    print(f"ember {ember.__version__}, numpy {np.__version__}"
-          + (f", torch {torch.__version__} ({torch.get_num_threads()} threads)"
-             if torch is not None else ", torch not installed"))
     ember_cases = make_cases(ember)
     torch_cases = make_cases(torch) if torch is not None else {}
-    print(f"{'case':<12}{'ember us':>12}{'torch us':>12}{'ember/torch':>13}")
+    rows = []
     for name, fn in ember_cases.items():
-        e = best_us(fn, min_time, repeat)
-        if name in torch_cases:
-            t = best_us(torch_cases[name], min_time, repeat)
-            print(f"{name:<12}{e:>12.1f}{t:>12.1f}{e / t:>12.2f}x")
-        else:
-            print(f"{name:<12}{e:>12.1f}{'-':>12}{'-':>13}")
+        fns = [fn] + ([torch_cases[name]] if name in torch_cases else [])
+        times = [t * 1e6 for t in _timing.best_times(fns, min_time, repeat, max_number=100_000)]
+        rows.append((name, times[0], times[1] if len(times) > 1 else None))
+    print(_timing.format_table(rows, unit="us", width=12, col=12, digits=1, rule=False))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
