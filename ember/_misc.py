@@ -1,6 +1,9 @@
 """Small top-level functions of the ``torch`` namespace that are not operations."""
 from __future__ import annotations
 
+import operator
+import os
+
 from ._tensor import Tensor
 
 __all__ = ["is_tensor", "is_storage", "is_floating_point", "is_complex", "is_nonzero",
@@ -76,19 +79,59 @@ def typename(obj) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
-_threads = [1]
+_threads_requested = [None]     # the last count given to set_num_threads
+
+
+def _tp_name(obj) -> str:
+    """The type name PyTorch's argument errors print (CPython's ``tp_name``): the bare name
+    for built-in and Python-defined classes (``float``, ``Tensor``), the dotted one that C
+    extension types declare (``numpy.bool``)."""
+    cls = type(obj)
+    if cls.__module__ == "builtins" or cls.__flags__ & (1 << 9):   # Py_TPFLAGS_HEAPTYPE
+        return cls.__name__
+    return f"{cls.__module__}.{cls.__name__}"
 
 
 def set_num_threads(n: int) -> None:
-    """Recorded for ``get_num_threads``; NumPy's BLAS sets its thread count from the
-    environment (OMP_NUM_THREADS) when it is loaded, so this has no effect on speed."""
-    if int(n) < 1:
+    """Set the number of threads NumPy's BLAS uses for ember's matrix products (what
+    PyTorch calls intra-op threads).
+
+    The BLAS library NumPy loaded is found on first use and told the new count directly
+    (see :mod:`ember._threads`), so this takes effect at once, unlike ``OMP_NUM_THREADS``,
+    which BLAS reads only when NumPy is imported. Where no BLAS can be reached the number is
+    only recorded for :func:`get_num_threads`.
+
+    ``n`` must be an integer (a Python or NumPy int; not a bool, float or Tensor) and
+    positive, with PyTorch's errors otherwise.
+    """
+    if isinstance(n, (bool, Tensor)) or not hasattr(type(n), "__index__"):
+        raise RuntimeError(f"set_num_threads expects an int, but got {_tp_name(n)}")
+    n = operator.index(n)
+    if not -2 ** 31 <= n < 2 ** 31:     # PyTorch unpacks a C int
+        raise ValueError("Overflow when unpacking long" if -2 ** 63 <= n < 2 ** 63
+                         else "Overflow when unpacking long long")
+    if n <= 0:
         raise RuntimeError("set_num_threads expects a positive integer")
-    _threads[0] = int(n)
+    from ._threads import set_blas_threads
+    set_blas_threads(n)
+    _threads_requested[0] = n
 
 
 def get_num_threads() -> int:
-    return _threads[0]
+    """The number of threads NumPy's BLAS uses: the library's own count when it can be read
+    (after ``set_num_threads(n)`` that is ``n``, capped at the most threads the BLAS was
+    built for), else the last ``set_num_threads`` value, else the CPUs this process may
+    run on."""
+    from ._threads import get_blas_threads
+    n = get_blas_threads()
+    if n is not None:
+        return n
+    if _threads_requested[0] is not None:
+        return _threads_requested[0]
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:      # not Linux
+        return os.cpu_count() or 1
 
 
 _deterministic = [False]

@@ -12,11 +12,12 @@ Where the files are looked for (``root`` is ``--root``):
 
 * ``digits``: bundled with ember (:class:`ember.vision.datasets.Digits`, 8x8, values 0..16
   already rescaled to 0..255); ``root`` is unused.
-* ``mnist``: ``root/MNIST/raw/`` (torchvision's layout), ``root/mnist/`` or ``root`` itself:
-  the four IDX files ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
-  ``t10k-images-idx3-ubyte``, ``t10k-labels-idx1-ubyte``, each gzipped (``.gz``) or not.
-* ``fashion-mnist``: the same files under ``root/FashionMNIST/raw/``,
-  ``root/fashion-mnist/``, ``root/fashion_mnist/`` or ``root``.
+* ``mnist``, ``fashion-mnist``: read by :class:`ember.vision.datasets.MNIST` /
+  :class:`~ember.vision.datasets.FashionMNIST`, which look for the four IDX files
+  (``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``, ``t10k-images-idx3-ubyte``,
+  ``t10k-labels-idx1-ubyte``, each gzipped or not) in torchvision's ``root/MNIST/raw/``
+  (``root/FashionMNIST/raw/``), then flat in ``root/mnist/`` (``root/fashion-mnist/``, ...)
+  and in ``root`` itself, never reading one dataset's files for the other.
 * ``cifar10``: ``root/cifar-10-batches-py/`` (torchvision's layout, the extracted Python
   version of CIFAR-10), or ``root`` naming that folder itself.
 """
@@ -140,64 +141,27 @@ def make_loader(dataset: ImageArrayDataset, batch_size: int, shuffle: bool, work
 
 # -- locating and reading the files ------------------------------------------------------
 
-_IDX_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
-_IDX_FOLDERS = {
-    "mnist": ("MNIST/raw", "mnist/raw", "mnist", "MNIST", "."),
-    "fashion-mnist": ("FashionMNIST/raw", "fashion-mnist", "fashion_mnist", "FashionMNIST",
-                      "fashionmnist", "."),
-}
+_IDX_DATASETS = {"mnist": ("MNIST", "MNIST"), "fashion-mnist": ("FashionMNIST", "Fashion-MNIST")}
 
 
-def _idx_file(folder: str, name: str) -> str | None:
-    for candidate in (name, name + ".gz"):
-        path = os.path.join(folder, candidate)
-        if os.path.isfile(path):
-            return path
-    return None
-
-
-def _find_idx_folder(name: str, root: str) -> str:
-    """The first candidate folder under ``root`` holding all four IDX files."""
-    tried = []
-    for sub in _IDX_FOLDERS[name]:
-        folder = os.path.normpath(os.path.join(root, sub))
-        if sub == "." and _names_other_dataset(folder, name):
-            continue   # MNIST and Fashion-MNIST files have the same names: never mix them up
-        if all(_idx_file(folder, f) for f in _IDX_FILES):
-            return folder
-        tried.append(folder)
-    pretty = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}[name]
-    layout = {"mnist": "MNIST/raw", "fashion-mnist": "FashionMNIST/raw"}[name]
-    raise DataNotFoundError(
-        f"{pretty} files not found under --root {root!r}. Looked for "
-        + ", ".join(f + "[.gz]" for f in _IDX_FILES)
-        + " in:\n  " + "\n  ".join(tried)
-        + f"\nPut the four IDX files (gzipped or not) in {os.path.join(root, layout)}/ "
-        f"(torchvision's layout) or {os.path.join(root, _IDX_FOLDERS[name][1])}/, or point "
-        "--root at the folder that holds them.")
-
-
-def _names_other_dataset(folder: str, name: str) -> bool:
-    """Whether ``folder`` (or its parent, for ``.../raw``) is named for the other IDX
-    dataset, e.g. ``--data fashion-mnist --root data/mnist``."""
-    parts = [os.path.basename(folder).lower()]
-    if parts[0] == "raw":
-        parts.append(os.path.basename(os.path.dirname(folder)).lower())
-    other = {"mnist": ("fashion-mnist", "fashion_mnist", "fashionmnist"),
-             "fashion-mnist": ("mnist",)}[name]
-    return any(p in other for p in parts)
-
-
-def _read_idx_split(folder: str, train: bool):
-    from ..vision.datasets.mnist import read_idx
-    prefix = "train" if train else "t10k"
-    images = read_idx(_idx_file(folder, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(_idx_file(folder, f"{prefix}-labels-idx1-ubyte"))
-    if images.dtype != np.uint8 or images.ndim != 3 or labels.ndim != 1:
-        raise ValueError(f"{folder}: unexpected IDX contents (images {images.dtype} "
-                         f"{images.shape}, labels {labels.shape})")
-    return images, labels.astype(np.int64)
+def _load_idx(name: str, root: str):
+    """Both splits of MNIST or Fashion-MNIST through the vision dataset classes (which know
+    the layouts), as uint8 ``N x 28 x 28`` images and int64 labels."""
+    from ..vision import datasets
+    from ..vision.datasets.mnist import DatasetNotFoundError
+    cls_name, pretty = _IDX_DATASETS[name]
+    cls = getattr(datasets, cls_name)
+    try:
+        splits = [cls(root, train=train) for train in (True, False)]
+    except DatasetNotFoundError as e:
+        raise DataNotFoundError(
+            f"{pretty} files not found under --root {root!r}. Looked for "
+            + " and ".join(f + "[.gz]" for f in e.missing) + " in:\n  "
+            + "\n  ".join(e.looked_in)
+            + f"\nPut the four IDX files (gzipped or not) in {e.searched[0]}/ (torchvision's "
+            "layout) or another of the folders searched, or point --root at the folder that "
+            "holds them.") from None
+    return [(ds.data.numpy(), ds.targets.numpy()) for ds in splits]
 
 
 def _load_cifar10(root: str):
@@ -250,9 +214,8 @@ def load_dataset(name: str, root: str = "data", limit: int | None = None, seed: 
         train = (tr.data.numpy(), tr.targets.numpy())
         test = (te.data.numpy(), te.targets.numpy())
         classes = list(Digits.classes)
-    elif name in _IDX_FOLDERS:
-        folder = _find_idx_folder(name, root)
-        train, test = _read_idx_split(folder, True), _read_idx_split(folder, False)
+    elif name in _IDX_DATASETS:
+        train, test = _load_idx(name, root)
         if name == "mnist":
             classes = [str(d) for d in range(10)]
         else:

@@ -1,10 +1,20 @@
 """MNIST and its drop-in relatives (Fashion-MNIST, Kuzushiji-MNIST, EMNIST), read from the
 IDX files with NumPy.
 
-Layout (torchvision's): ``root/<ClassName>/raw/`` holds the four IDX files, gzipped
-(``train-images-idx3-ubyte.gz``) or not (``train-images-idx3-ubyte``). With
+Where the files are looked for, in this order (``MNIST`` stands for the class's name):
+
+* ``root/MNIST/raw/``: torchvision's layout, and where ``download=True`` puts them;
+* ``root/MNIST/`` and ``root/mnist/`` (plus ``root/fashion-mnist/`` and
+  ``root/fashion_mnist/`` for Fashion-MNIST): the files unpacked into a folder of their own;
+* ``root`` itself, unless its name (or, for ``.../raw``, its parent's) is that of another
+  dataset of the family: MNIST and Fashion-MNIST files have the same names, so
+  ``FashionMNIST('data/mnist')`` must not read MNIST.
+
+The first folder holding both files of the split (images and labels, each gzipped
+``train-images-idx3-ubyte.gz`` or not ``train-images-idx3-ubyte``) is used. With
 ``download=True`` missing files are fetched from the dataset's mirrors and their MD5 checked;
-without network access, put the files there yourself.
+without network access, put the files in one of those folders yourself. When nothing is
+found the error lists every folder searched.
 
 Samples are ``(image, target)``: the image is a PIL image of mode ``'L'`` (as torchvision)
 when Pillow is installed, else a ``1 x 28 x 28`` uint8 ember tensor (see
@@ -22,7 +32,6 @@ import numpy as np
 
 from ...ops import creation as _creation
 from .utils import (
-    _format_missing,
     _url_error,
     download_and_extract_archive,
     download_url,
@@ -30,11 +39,43 @@ from .utils import (
 )
 from .vision import VisionDataset, _make_image
 
-__all__ = ["EMNIST", "KMNIST", "MNIST", "FashionMNIST", "read_idx", "read_image_file",
-           "read_label_file"]
+__all__ = ["EMNIST", "KMNIST", "MNIST", "DatasetNotFoundError", "FashionMNIST", "read_idx",
+           "read_image_file", "read_label_file"]
 
 # IDX type codes (third byte of the magic number) -> big-endian NumPy dtypes
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+# Lower-case folder names of the family's datasets: a root named like one of them that is not
+# the dataset being loaded is never read as a flat folder (the file names are shared).
+_FAMILY_FOLDERS = frozenset({"mnist", "fashionmnist", "fashion-mnist", "fashion_mnist", "kmnist",
+                             "emnist", "qmnist"})
+
+
+class DatasetNotFoundError(RuntimeError):
+    """A dataset's files are in none of the folders searched. A ``RuntimeError``, as
+    torchvision raises, that also carries the details for callers that phrase their own
+    advice (``ember train``).
+
+    Attributes:
+        missing: the uncompressed file names looked for.
+        searched: the folders searched, in order.
+        skipped: folders not searched because their name is another dataset's.
+        looked_in: one line per folder of ``searched`` and ``skipped``, saying which of the
+            files a folder does hold, or that it was skipped (what the message lists).
+    """
+
+    def __init__(self, message: str, missing: list, searched: list, skipped: list,
+                 looked_in: list) -> None:
+        super().__init__(message)
+        self.missing = missing
+        self.searched = searched
+        self.skipped = skipped
+        self.looked_in = looked_in
+
+    def __reduce__(self):     # picklable (e.g. out of a worker process) with its details
+        return (type(self), (str(self), self.missing, self.searched, self.skipped,
+                             self.looked_in))
 
 
 def _open(path):
@@ -92,7 +133,9 @@ class MNIST(VisionDataset):
     60,000 for training and 10,000 for testing.
 
     Args:
-        root (str or Path): the directory holding ``MNIST/raw/``.
+        root (str or Path): the directory holding ``MNIST/raw/`` (torchvision's layout),
+            or ``mnist/`` with the files, or the files themselves (see the module
+            docstring for the search order).
         train (bool): the training set (``train-*``) or the test set (``t10k-*``).
         transform (callable, optional): applied to the image.
         target_transform (callable, optional): applied to the target.
@@ -115,6 +158,8 @@ class MNIST(VisionDataset):
     ]
     classes: ClassVar = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
                "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+    # other names (besides the class's own, any case) of a folder holding the files flat
+    _folder_aliases: ClassVar = ()
 
     def __init__(self, root, train: bool = True, transform=None, target_transform=None,
                  download: bool = False) -> None:
@@ -122,12 +167,10 @@ class MNIST(VisionDataset):
         self.train = train
         if download:
             self.download()
-        missing = self._missing()
-        if missing:
-            raise RuntimeError(_format_missing(
-                [f"{m}[.gz]" for m in missing], self.raw_folder,
-                "(gzipped or not), or pass download=True to download them"
-                + ("" if download else f" from {self._source()}") + "."))
+        if self._locate() is None:
+            raise self._not_found(
+                "pass download=True to download them"
+                + ("" if download else f" from {self._source()}") + ".")
         self.data, self.targets = self._load_data()
 
     # -- files --------------------------------------------------------------------------
@@ -143,34 +186,88 @@ class MNIST(VisionDataset):
     def _source(self) -> str:
         return self.mirrors[0]
 
-    def _split_files(self) -> list[str]:
-        """The uncompressed names of the files this split reads: images, then labels."""
-        prefix = "train" if self.train else "t10k"
+    def _split_files(self, train: bool | None = None) -> list[str]:
+        """The uncompressed names of the files a split reads (this one by default):
+        images, then labels."""
+        prefix = "train" if (self.train if train is None else train) else "t10k"
         return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
 
-    def _find(self, name: str) -> str | None:
+    @classmethod
+    def _folder_names(cls) -> list[str]:
+        """Names of a folder under ``root`` that holds the files directly."""
+        names = [cls.__name__, *cls._folder_aliases, cls.__name__.lower()]
+        return list(dict.fromkeys(names))   # unique, in order
+
+    def _search_folders(self) -> tuple[list[str], list[str]]:
+        """The folders searched for the files, in order, and those skipped because their
+        name is another dataset's (see the module docstring)."""
+        root = os.fspath(self.root)
+        folders = [self.raw_folder] + [os.path.join(root, n) for n in self._folder_names()]
+        name = os.path.basename(os.path.normpath(os.path.abspath(root))).lower()
+        if name == "raw":
+            name = os.path.basename(os.path.dirname(os.path.abspath(root))).lower()
+        own = {n.lower() for n in self._folder_names()}
+        if name in _FAMILY_FOLDERS and name not in own:
+            return folders, [root]
+        return folders + [root], []
+
+    @staticmethod
+    def _file_in(folder: str, name: str) -> str | None:
+        """``folder/name`` or ``folder/name.gz``, whichever exists (None if neither)."""
         for candidate in (name, name + ".gz"):
-            path = os.path.join(self.raw_folder, candidate)
+            path = os.path.join(folder, candidate)
             if os.path.isfile(path):
                 return path
         return None
 
-    def _missing(self) -> list[str]:
-        return [n for n in self._split_files() if self._find(n) is None]
+    def _locate(self, train: bool | None = None) -> list[str] | None:
+        """The paths of a split's files (this one by default), all from the first searched
+        folder that holds every one of them; None when no folder does."""
+        names = self._split_files(train)
+        for folder in self._search_folders()[0]:
+            paths = [self._file_in(folder, n) for n in names]
+            if all(paths):
+                return paths
+        return None
+
+    def _not_found(self, hint: str) -> DatasetNotFoundError:
+        """The error for a split whose files are in no searched folder: it names the files,
+        lists every folder searched (with any of the files it does hold) and ends with
+        ``hint``."""
+        missing = self._split_files()
+        searched, skipped = self._search_folders()
+        lines = []
+        for folder in searched:
+            present = [os.path.basename(p) for p in (self._file_in(folder, n) for n in missing)
+                       if p]
+            lines.append(folder + (f" (holds only {', '.join(present)})" if present else ""))
+        lines += [f"{folder} (skipped: named for another dataset)" for folder in skipped]
+        flat = os.path.join(os.fspath(self.root), self._folder_names()[1])
+        files = " and ".join(m + "[.gz]" for m in missing)
+        return DatasetNotFoundError(
+            f"Dataset not found: no folder holds both {files}. Looked in:\n  "
+            + "\n  ".join(lines)
+            + f"\nPut the files (gzipped or not) in {self.raw_folder} (torchvision's layout) "
+            f"or {flat}, or {hint}", missing, searched, skipped, lines)
 
     def _check_exists(self) -> bool:
-        return not self._missing()
+        return self._locate() is not None
 
     def _load_data(self):
-        images, labels = (self._find(n) for n in self._split_files())
+        images, labels = self._locate()
         return read_image_file(images), read_label_file(labels)
 
     def download(self) -> None:
         """Download the missing files of both splits (gzipped, MD5-checked) into
         ``raw_folder``, trying each mirror in turn."""
+        # files already found (in raw_folder, or with the rest of their split in a flat
+        # folder) are not fetched again
+        have = {n for train in (True, False) if self._locate(train)
+                for n in self._split_files(train)}
         os.makedirs(self.raw_folder, exist_ok=True)
         for filename, md5 in self.resources:
-            if self._find(filename[:-3]) is not None:
+            name = filename.removesuffix(".gz")
+            if name in have or self._file_in(self.raw_folder, name) is not None:
                 continue
             errors = []
             for mirror in self.mirrors:
@@ -228,7 +325,10 @@ class MNIST(VisionDataset):
 
 class FashionMNIST(MNIST):
     """`Fashion-MNIST <https://github.com/zalandoresearch/fashion-mnist>`_: 28x28 grayscale
-    images of 10 kinds of clothing, in MNIST's format (``root/FashionMNIST/raw/``)."""
+    images of 10 kinds of clothing, in MNIST's format (``root/FashionMNIST/raw/``, or flat
+    in ``root/fashion-mnist/``, ``root/fashion_mnist/``, ... as for :class:`MNIST`)."""
+
+    _folder_aliases: ClassVar = ("fashion-mnist", "fashion_mnist")
 
     mirrors: ClassVar = ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/"]
     resources: ClassVar = [
@@ -291,8 +391,9 @@ class EMNIST(MNIST):
     def _source(self) -> str:
         return self.url
 
-    def _split_files(self) -> list[str]:
-        prefix = f"emnist-{self.split}-{'train' if self.train else 'test'}"
+    def _split_files(self, train: bool | None = None) -> list[str]:
+        train = self.train if train is None else train
+        prefix = f"emnist-{self.split}-{'train' if train else 'test'}"
         return [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
 
     def download(self) -> None:
