@@ -44,3 +44,4 @@ from . import utils  # noqa: F401,E402
 from .serialization import save, load  # noqa: F401,E402
 from . import optim  # noqa: F401,E402
 from . import vision  # noqa: F401,E402
+from . import onnx  # noqa: F401,E402  (imports the onnx package only when used)

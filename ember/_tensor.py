@@ -371,12 +371,14 @@ class Tensor:
         if self._requires_grad and not force:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        _trace_check("numpy", self)
         return self._data.copy() if force and self._requires_grad else self._data
 
     def __array__(self, dtype=None, copy=None):
         if self._requires_grad:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
+        _trace_check("array", self)
         arr = self._data
         if dtype is not None:
             arr = arr.astype(dtype, copy=False)
@@ -391,6 +393,7 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def tolist(self):
+        _trace_check("tolist", self)
         return self._data.tolist()
 
     def __len__(self):
@@ -439,6 +442,7 @@ class Tensor:
         if self._data.size != 1 or self._data.dtype.kind not in "iub":
             raise TypeError("only integer tensors of a single element can be converted to an "
                             "index")
+        _trace_check("index", self)
         return int(self._data.reshape(()))
 
     def __hash__(self):
@@ -834,13 +838,14 @@ def _wrap_dim(dim, ndim, what="dim"):
 
 def _trace_check(what, tensor):
     """Hook for ember.onnx tracing: converting a traced tensor to a Python value freezes the
-    graph, which the tracer refuses. No tracer runs by default."""
-    checker = _TRACE_HOOK[0]
-    if checker is not None:
-        checker(what, tensor)
+    graph, which the tracer refuses (``ember.onnx._trace.Tracer.check``). No tracer runs by
+    default."""
+    tracer = _TRACE_HOOK[0]
+    if tracer is not None:
+        tracer.check(what, tensor)
 
 
-_TRACE_HOOK = [None]
+_TRACE_HOOK = [None]          # the active ember.onnx Tracer, if any
 
 from . import ops as _ops  # noqa: E402  (the operators above forward to these functions)
 

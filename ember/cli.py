@@ -146,6 +146,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "resuming, the checkpoint's directory)")
     t.add_argument("--resume", default=None, metavar="CHECKPOINT",
                    help="continue training from a checkpoint (last.pt) up to --epochs")
+    t.add_argument("--export-onnx", action=argparse.BooleanOptionalAction, default=None,
+                   help="write the best model as model.onnx (dynamic batch) and check it "
+                   "against onnxruntime (default: on when onnx and onnxruntime are installed, "
+                   "as the train extra does)")
     t.add_argument("--no-progress", action="store_true",
                    help="no progress bar: one line per epoch (for CI and log files)")
     t.add_argument("--limit", type=_positive_int, default=None, metavar="N",
@@ -251,6 +255,38 @@ def _require(module: str, purpose: str):
                        f"(or pip install {module.split('.')[0]})") from None
 
 
+def _importable(module: str) -> bool:
+    import importlib.util
+    return importlib.util.find_spec(module) is not None
+
+
+def _export_onnx(model, ckpt_path: str, test_set, path: str) -> float:
+    """Export the best checkpoint's model to ``path`` with a dynamic batch axis, run it in
+    onnxruntime on a batch of test images, and return the largest difference from ember's
+    output (a failed check is an error: the file would be wrong)."""
+    import numpy as np
+    import onnxruntime
+
+    import ember
+    from .serialization import load
+
+    model.load_state_dict(load(ckpt_path, weights_only=True)["model"])
+    model.eval()
+    n = min(len(test_set), 16)
+    x = ember.stack([test_set[i][0] for i in range(n)])
+    ember.onnx.export(model, x[:1], path, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    session = onnxruntime.InferenceSession(path, None)
+    got = session.run(["logits"], {"input": x.numpy()})[0]
+    with ember.no_grad():
+        expected = model(x).numpy()
+    diff = float(np.abs(got - expected).max())
+    if not diff <= 1e-3 or not np.array_equal(got.argmax(1), expected.argmax(1)):
+        raise CLIError(f"the exported {path} disagrees with the ember model (max |diff| "
+                       f"{diff:.3g}); please report this")
+    return diff
+
+
 def _default_out(opts: dict) -> str:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = os.path.join("runs", f"{stamp}-{opts['data']}-{opts['model']}")
@@ -301,6 +337,11 @@ def _cmd_train(args) -> int:
         report.require_matplotlib()
     except ImportError as e:
         raise CLIError(str(e)) from None
+    if args.export_onnx is None:
+        args.export_onnx = _importable("onnx") and _importable("onnxruntime")
+    elif args.export_onnx:
+        _require("onnx", "--export-onnx")
+        _require("onnxruntime", "--export-onnx")
 
     try:
         train_set, test_set, spec, classes = tdata.load_dataset(
@@ -372,7 +413,7 @@ def _train(args, opts, ckpt, saved_args, tqdm, train_set, test_set, spec, classe
     os.makedirs(out, exist_ok=True)
     paths = {k: os.path.join(out, v) for k, v in (
         ("best", "best.pt"), ("last", "last.pt"), ("metrics", "metrics.json"),
-        ("curves", "curves.png"), ("confusion", "confusion.png"))}
+        ("curves", "curves.png"), ("confusion", "confusion.png"), ("onnx", "model.onnx"))}
 
     n_params = sum(p.numel() for p in model.parameters())
     model_config = {"model": opts["model"], "data": opts["data"], "channels": spec.channels,
@@ -456,6 +497,9 @@ def _train(args, opts, ckpt, saved_args, tqdm, train_set, test_set, spec, classe
               f"epoch. Continue with: ember train --resume {paths['last']}", file=sys.stderr)
         return 130
     plots()
+    onnx_diff = None
+    if args.export_onnx:
+        onnx_diff = _export_onnx(model, paths["best"], test_set, paths["onnx"])
 
     total = sum(h["seconds"] for h in history if h["epoch"] >= start_epoch)
     print(f"done in {total:.1f}s: best test accuracy {best['test_acc']:.2%} at epoch "
@@ -465,6 +509,9 @@ def _train(args, opts, ckpt, saved_args, tqdm, train_set, test_set, spec, classe
     print(f"  metrics          {paths['metrics']}")
     print(f"  curves           {paths['curves']}")
     print(f"  confusion matrix {paths['confusion']}")
+    if onnx_diff is not None:
+        print(f"  onnx model       {paths['onnx']} (checked with onnxruntime: max |diff| "
+              f"{onnx_diff:.1e})")
     print(f"  try: ember predict {paths['best']} IMAGE.png")
     return 0
 

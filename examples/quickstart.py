@@ -133,4 +133,24 @@ with ember.no_grad():
     pred = model(x)
     predicted, actual = classes[pred[0].argmax(0)], classes[y]
     print(f'Predicted: "{predicted}", Actual: "{actual}"')
+
+# -- Exporting to ONNX and checking the file with onnxruntime ---------------------------------
+# (the onnx and onnxruntime packages come with ember's train and onnx extras)
+try:
+    import numpy as np
+    import onnxruntime
+except ImportError:
+    print("onnxruntime is not installed: skipping the ONNX export (pip install 'ember[onnx]')")
+else:
+    onnx_path = os.path.join(args.out, "model.onnx")
+    X, _ = next(iter(test_dataloader))
+    ember.onnx.export(model, X[:1], onnx_path, input_names=["input"], output_names=["logits"],
+                      dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}})
+    session = onnxruntime.InferenceSession(onnx_path, None)
+    onnx_logits = session.run(["logits"], {"input": X.numpy()})[0]
+    with ember.no_grad():
+        agree = np.allclose(onnx_logits, model(X).numpy(), atol=1e-4)
+    print(f"Saved ONNX model to {onnx_path}; onnxruntime agrees with ember: {agree}")
+    if not agree:
+        raise SystemExit("the ONNX model disagrees with the ember model")
 print(f"final test accuracy: {accuracy:.4f}")

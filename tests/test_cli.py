@@ -407,7 +407,8 @@ def test_missing_optional_dependency(missing, tmp_path, capsys, monkeypatch):
 
 def test_ember_imports_without_the_train_extras():
     code = ("import sys\n"
-            "for name in ('tqdm', 'matplotlib', 'PIL'): sys.modules[name] = None\n"
+            "for name in ('tqdm', 'matplotlib', 'PIL', 'onnx', 'onnxruntime'):\n"
+            "    sys.modules[name] = None\n"
             "import ember, ember.cli, ember.train, ember.__main__\n"
             "print('ok')\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -457,3 +458,51 @@ def test_cifar10_layout(tmp_path, capsys):
     rc, out, err = run(["predict", str(tmp_path / "out" / "best.pt"), img], capsys)
     assert rc == 0, err
     assert re.fullmatch(re.escape(img) + r": class\d \(\d+\.\d%\)\n", out)
+
+
+# -- ONNX export (--export-onnx, on by default when onnx and onnxruntime are installed) ------
+
+def test_onnx_model_written_and_runs_at_any_batch_size(trained, capsys):
+    ort = pytest.importorskip("onnxruntime")        # the test extra installs it
+    path = os.path.join(trained, "model.onnx")
+    session = ort.InferenceSession(path, None)
+    assert session.get_inputs()[0].shape == ["batch", 1, 8, 8]
+    ckpt = ember.load(os.path.join(trained, "best.pt"))
+    cfg = ckpt["model_config"]
+    model = build_model(cfg["model"], cfg["channels"], cfg["size"], cfg["num_classes"])
+    model.load_state_dict(ckpt["model"])
+    model.eval()
+    _, test_set, _, _ = tdata.load_dataset("digits", None)
+    for n in (1, 5):
+        x = ember.stack([test_set[i][0] for i in range(n)])
+        (got,) = session.run(["logits"], {"input": x.numpy()})
+        with ember.no_grad():
+            np.testing.assert_allclose(got, model(x).numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("model", ["mlp", "lstm"])
+def test_onnx_export_of_other_models(model, tmp_path, capsys):
+    pytest.importorskip("onnxruntime")
+    rc, out, err = run(["train", "--model", model, "--epochs", "1", "--limit", "100",
+                        "--no-progress", "--export-onnx", "--out", str(tmp_path)], capsys)
+    assert rc == 0, err
+    assert "checked with onnxruntime" in out and os.path.isfile(tmp_path / "model.onnx")
+
+
+def test_no_export_onnx(tmp_path, capsys):
+    rc, out, err = run(["train", "--model", "mlp", "--epochs", "1", "--limit", "50",
+                        "--no-progress", "--no-export-onnx", "--out", str(tmp_path)], capsys)
+    assert rc == 0, err
+    assert not os.path.exists(tmp_path / "model.onnx") and "onnx model" not in out
+
+
+def test_export_onnx_without_onnx(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    monkeypatch.setattr(cli, "_importable", lambda name: name not in ("onnx", "onnxruntime"))
+    rc, _, err = run(["train", "--model", "mlp", "--epochs", "1", "--limit", "50",
+                      "--no-progress", "--export-onnx", "--out", str(tmp_path)], capsys)
+    assert rc == 1 and "onnx" in err
+    rc, out, err = run(["train", "--model", "mlp", "--epochs", "1", "--limit", "50",
+                        "--no-progress", "--out", str(tmp_path)], capsys)
+    assert rc == 0, err            # the default: no export when the packages are missing
+    assert not os.path.exists(tmp_path / "model.onnx")

@@ -24,6 +24,8 @@ def test_quickstart(tmp_path):
     assert "Shape of X [N, C, H, W]: ember.Size([32, 1, 8, 8])" in out
     assert out.count("Test Error:") == 2 and "Done!" in out
     assert os.path.isfile(tmp_path / "model.pth")
+    assert "onnxruntime agrees with ember: True" in out     # the test extra installs it
+    assert os.path.isfile(tmp_path / "model.onnx")
     assert re.search(r'Predicted: "\d", Actual: "\d"', out)
     accuracy = float(re.search(r"final test accuracy: ([0-9.]+)", out).group(1))
     assert accuracy > 0.85     # an MLP on the 8x8 digits after 2 epochs: about 0.93
@@ -43,3 +45,17 @@ def test_save_and_load(tmp_path):
     assert "training continues identically from the checkpoint: True" in out
     for name in ("model_weights.pth", "model.pth", "checkpoint.tar"):
         assert os.path.isfile(tmp_path / name), name
+
+
+def test_onnx_inference(tmp_path):
+    pytest.importorskip("onnxruntime")      # the test extra installs it (ember[onnx])
+    pytest.importorskip("PIL")
+    out = run_example("onnx_inference.py", "--out", str(tmp_path))
+    assert os.path.isfile(tmp_path / "model.onnx")
+    assert "input: input ['batch', 1, 8, 8], output: output ['batch', 10]" in out
+    assert re.search(r'Predicted: "\d", Actual: "\d"', out)
+    acc = re.search(r"onnxruntime test accuracy: ([0-9.]+), ember test accuracy: ([0-9.]+)", out)
+    assert acc.group(1) == acc.group(2) and float(acc.group(1)) > 0.8
+    assert float(re.search(r"over the test set: ([0-9.e+-]+)", out).group(1)) < 1e-4
+    assert "outputs equal to the original model: True" in out
+    assert "state_dict keys kept: True" in out

@@ -461,7 +461,7 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         w = weight.reshape(())
     else:
         w = weight.reshape((channels,) + (1,) * (nd - 2))   # broadcast along dim 1
-    return _select(input._data > 0, input, w * input)
+    return _select(input > 0, input, w * input)        # (a traced mask: ember.onnx sees it)
 
 
 # =======================================================================================

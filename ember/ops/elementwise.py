@@ -11,6 +11,11 @@ about ``log(0)`` or ``inf - inf``); see ``_quiet``. The backward of each op is w
 ember operations, so double backward works. Complex inputs follow PyTorch's convention: the
 gradient of a holomorphic ``f`` is ``grad * conj(f'(z))``.
 
+Every result comes out of an op (``Op.apply``), so that ``ember.onnx`` traces it: the
+functions without a gradient (comparisons, ``isnan`` and the other predicates, logical and
+bitwise ops, ``isclose``, the copies rounding gives integer inputs) go through the generic
+``Predicate`` op, and integer inputs are converted to floating point by a ``Cast``.
+
 ``erf``, ``erfc``, ``erfinv`` and ``i0`` are computed here in NumPy (which has no such
 functions), in float64, to within a few units in the 15th significant digit; see the section
 "special functions".
@@ -27,6 +32,7 @@ import numpy as np
 
 from .. import _dtype
 from .._dtype import result_type, NP_TO_DTYPE
+from .._tensor import _TRACE_HOOK, _trace_check
 from ..autograd.grad_mode import STATE
 from ..autograd.graph import SavedTensor
 from ._op import Op, Tensor, _wrap, tensor_method
@@ -196,9 +202,9 @@ def _need_tensor(x, fn, arg, pos):
 
 
 def _default_float(t: Tensor) -> Tensor:
-    """An integer or bool tensor as the default float dtype (such tensors never require
-    grad, so no graph is needed)."""
-    return _wrap(t._data.astype(_dtype._default[0].np))
+    """An integer or bool tensor as the default float dtype (a ``Cast``: such tensors never
+    require grad, but the ONNX tracer must see the conversion)."""
+    return Cast.apply(t, dtype=_dtype._default[0].np)
 
 
 def _conj(t: Tensor) -> Tensor:
@@ -217,12 +223,63 @@ def _arr(x):
     return x._data if isinstance(x, Tensor) else x
 
 
-def _nograd_result(arr) -> Tensor:
-    """Wrap a result that never carries gradient (comparisons, predicates)."""
-    r = _wrap(arr if type(arr) is _ndarray else np.asarray(arr))
-    if STATE.inference:
-        r._inference = True
-    return r
+class Predicate(Op):
+    """An elementwise function whose result never carries gradient: comparisons, the
+    ``is*`` predicates, logical and bitwise operations, ``isclose``, and the copies that
+    rounding functions return for integer inputs.
+
+    One op class for all of them, so that ``ember.onnx`` traces them (a NumPy result wrapped
+    directly would be invisible to it): ``Predicate.apply(a, b, fn=np.greater, name="gt")``
+    computes ``fn(*arrays, **kw)``; ``name`` says which function it is (``"gt"``,
+    ``"isnan"``, ``"bitwise_and"``, ``"copy"``, ...) and is kept as ``self.fn_name``. The
+    hottest ones are subclasses fixed to one function (``_predicate_op``), which go through
+    the unrolled ``_apply1``/``_apply2`` paths without keyword packing: a third of the cost
+    of a small comparison. Either way ``fn_name`` names the function."""
+    differentiable = False
+    fn_name = None
+
+    def forward(self, *arrays, fn, name, **kw):
+        self.fn_name = name
+        return fn(*arrays, **kw)
+
+
+def _predicate_op(name, fn, arity):
+    """A ``Predicate`` subclass computing ``fn`` (of ``arity`` arrays) with ``fn_name``
+    ``name``, for ``_apply1``/``_apply2``."""
+    if arity == 1:
+        def forward(self, x):
+            return fn(x)
+    else:
+        def forward(self, a, b):
+            return fn(a, b)
+    return type(f"Predicate_{name}", (Predicate,),
+                {"fn_name": name, "forward": forward, "__module__": __name__,
+                 "__doc__": f"``{name}`` as a Predicate (see there)."})
+
+
+def _predicate(name, fn, *inputs, **kw):
+    """``Predicate.apply`` with PyTorch's error for operands that do not broadcast."""
+    try:
+        return Predicate.apply(*inputs, fn=fn, name=name, **kw)
+    except ValueError:
+        raise _bcast_error(*[_arr(x) for x in inputs[:2]]) from None
+
+
+def _apply_pred2(op, a, b):
+    """A two-operand ``Predicate`` subclass on ``a`` and ``b`` (either may be a number),
+    with PyTorch's error for operands that do not broadcast."""
+    try:
+        return op._apply2(a, b) if isinstance(a, Tensor) else op.apply(a, b)
+    except ValueError:
+        raise _bcast_error(_arr(a), _arr(b)) from None
+
+
+_Copy = _predicate_op("copy", np.copy, 1)
+
+
+def _copy(t: Tensor) -> Tensor:
+    """A copy of ``t`` made by an op (what rounding gives for integer inputs)."""
+    return _Copy._apply1(t)
 
 
 class Cast(Op):
@@ -727,6 +784,8 @@ _export(add, sub, mul, div, neg, inplace=True)
 def _direct_ok(self, args):
     a = self._data
     if a.dtype.kind != "f" or self._inference and not STATE.inference:
+        return False
+    if _TRACE_HOOK[0] is not None:        # ember.onnx is tracing: it must see the op
         return False
     rec = STATE.enabled
     if rec and self._requires_grad:
@@ -1399,7 +1458,6 @@ def _bessel_i(x, nu, single=False):
 def _unary(name, op, doc, *, real_only=False, kernel=None):
     """Define the public function ``name`` computing ``op`` in floating point: integer and
     bool inputs are computed in the default float dtype (PyTorch's rule for exp, sin, ...)."""
-    apply = op._apply1
     kern = kernel or f"{name}_cpu"
 
     def fn(input, *, out=None):
@@ -1411,7 +1469,7 @@ def _unary(name, op, doc, *, real_only=False, kernel=None):
             input = _default_float(input)
         elif real_only and kind == "c":
             raise _not_impl(kern, input)
-        r = apply(input)
+        r = op._apply1(input)    # (looked up per call: ember.onnx swaps it)
         return r if out is None else _out(r, out)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -1947,18 +2005,17 @@ class Frac(Op):
 
 
 def _rounding(name, op, doc):
-    apply = op._apply1
 
     def fn(input, *, out=None):
         kind = input._data.dtype.kind
         if kind in "iu":
-            r = _wrap(input._data.copy())          # integers are already whole
+            r = _copy(input)                       # integers are already whole
         elif kind == "b":
             raise _not_impl(f"{name}_vml_cpu" if name != "trunc" else "trunc_cpu", input)
         elif kind == "c":
             raise NotImplementedError(f"{name} is not supported for complex inputs")
         else:
-            r = apply(input)
+            r = op._apply1(input)    # (looked up per call: ember.onnx swaps it)
         return r if out is None else _out(r, out)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -1974,7 +2031,7 @@ def round(input, *, decimals=0, out=None) -> Tensor:
     """Round half to even, to ``decimals`` decimal places (negative: to tens, hundreds...)."""
     kind = input._data.dtype.kind
     if kind in "iu" and decimals == 0:
-        r = _wrap(input._data.copy())
+        r = _copy(input)
     elif kind in "biu":
         raise _not_impl("round_cpu", input)
     elif kind == "c":
@@ -1996,7 +2053,7 @@ def sign(input, *, out=None) -> Tensor:
     """-1, 0 or 1 by the sign of each element (nan stays nan); keeps the dtype."""
     kind = input._data.dtype.kind
     if kind == "b":
-        r = _wrap(input._data.copy())
+        r = _copy(input)
     elif kind == "c":
         raise NotImplementedError("Unlike NumPy, torch.sign is not intended to support complex "
                                   "numbers. Please use torch.sgn instead.")
@@ -2223,7 +2280,7 @@ def where(condition, input=None, other=None, *, out=None) -> Tensor:
         warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and "
                       "will be removed in a future version of PyTorch. Use a boolean condition "
                       "instead.", UserWarning, stacklevel=2)
-        condition = _wrap(condition._data.astype(bool))
+        condition = Cast.apply(condition, dtype=np.dtype(bool))
     if isinstance(input, Tensor) or isinstance(other, Tensor):
         x, y = promote(input, other)
         dt = (x if isinstance(x, Tensor) else y)._data.dtype
@@ -2259,7 +2316,7 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None, *, out=None) -> Tensor:
     """Replace nan by ``nan`` and ±inf by ``posinf``/``neginf`` (default: the dtype's
     largest/lowest finite value); integer and bool tensors are copied."""
     if input._data.dtype.kind in "biu":
-        r = _wrap(input._data.copy())
+        r = _copy(input)
     else:
         r = NanToNum.apply(input, nan=nan, posinf=posinf, neginf=neginf)
     return r if out is None else _out(r, out)
@@ -2269,24 +2326,61 @@ _export(nan_to_num, inplace=True)
 
 
 # ------------------------------------------------------------------ predicates (no grad)
+# The kernels of the predicates (``fn`` of their Predicate op): real dtypes first, then the
+# constant answer integer and bool tensors get.
+def _isnan_np(x):
+    return np.isnan(x) if x.dtype.kind in "fc" else np.zeros(x.shape, bool)
+
+
+def _isinf_np(x):
+    return np.isinf(x) if x.dtype.kind in "fc" else np.zeros(x.shape, bool)
+
+
+def _isposinf_np(x):
+    return x == np.inf if x.dtype.kind == "f" else np.zeros(x.shape, bool)
+
+
+def _isneginf_np(x):
+    return x == -np.inf if x.dtype.kind == "f" else np.zeros(x.shape, bool)
+
+
+def _isfinite_np(x):
+    return np.isfinite(x) if x.dtype.kind in "fc" else np.ones(x.shape, bool)
+
+
+def _isreal_np(x):
+    return x.imag == 0 if x.dtype.kind == "c" else np.ones(x.shape, bool)
+
+
+def _signbit_np(x):
+    kind = x.dtype.kind
+    return np.signbit(x) if kind == "f" else x < 0 if kind == "i" else np.zeros(x.shape, bool)
+
+
+_Isnan = _predicate_op("isnan", _isnan_np, 1)
+_Isinf = _predicate_op("isinf", _isinf_np, 1)
+_Isposinf = _predicate_op("isposinf", _isposinf_np, 1)
+_Isneginf = _predicate_op("isneginf", _isneginf_np, 1)
+_Isfinite = _predicate_op("isfinite", _isfinite_np, 1)
+_Isreal = _predicate_op("isreal", _isreal_np, 1)
+_Signbit = _predicate_op("signbit", _signbit_np, 1)
+
+
 def isnan(input) -> Tensor:
     """True where the element is nan."""
-    return _nograd_result(np.isnan(input._data) if input._data.dtype.kind in "fc"
-                        else np.zeros(input._data.shape, bool))
+    return _Isnan._apply1(input)
 
 
 def isinf(input) -> Tensor:
     """True where the element is +inf or -inf."""
-    return _nograd_result(np.isinf(input._data) if input._data.dtype.kind in "fc"
-                        else np.zeros(input._data.shape, bool))
+    return _Isinf._apply1(input)
 
 
 def isposinf(input, *, out=None) -> Tensor:
     """True where the element is +inf."""
     if input._data.dtype.kind == "c":
         raise RuntimeError("isposinf does not support complex inputs.")
-    r = _nograd_result(input._data == np.inf if input._data.dtype.kind == "f"
-                     else np.zeros(input._data.shape, bool))
+    r = _Isposinf._apply1(input)
     return r if out is None else _out(r, out)
 
 
@@ -2294,30 +2388,25 @@ def isneginf(input, *, out=None) -> Tensor:
     """True where the element is -inf."""
     if input._data.dtype.kind == "c":
         raise RuntimeError("isneginf does not support complex inputs.")
-    r = _nograd_result(input._data == -np.inf if input._data.dtype.kind == "f"
-                     else np.zeros(input._data.shape, bool))
+    r = _Isneginf._apply1(input)
     return r if out is None else _out(r, out)
 
 
 def isfinite(input) -> Tensor:
     """True where the element is neither inf nor nan."""
-    return _nograd_result(np.isfinite(input._data) if input._data.dtype.kind in "fc"
-                        else np.ones(input._data.shape, bool))
+    return _Isfinite._apply1(input)
 
 
 def isreal(input) -> Tensor:
     """True where the element has no imaginary part (always, for real dtypes)."""
-    return _nograd_result(input._data.imag == 0 if input._data.dtype.kind == "c"
-                        else np.ones(input._data.shape, bool))
+    return _Isreal._apply1(input)
 
 
 def signbit(input, *, out=None) -> Tensor:
     """True where the sign bit is set (also for -0.0)."""
-    kind = input._data.dtype.kind
-    if kind == "c":
+    if input._data.dtype.kind == "c":
         raise RuntimeError("signbit is not implemented for complex tensors.")
-    r = _nograd_result(np.signbit(input._data) if kind == "f" else
-                     input._data < 0 if kind == "i" else np.zeros(input._data.shape, bool))
+    r = _Signbit._apply1(input)
     return r if out is None else _out(r, out)
 
 
@@ -2394,7 +2483,6 @@ def _select_grads(op, grad, first):
 
 
 def _minmax(name, op, doc, complex_msg):
-    apply = op._apply2
 
     def fn(input, other, *, out=None):
         _need_tensor(input, name, "input", 1)
@@ -2402,7 +2490,7 @@ def _minmax(name, op, doc, complex_msg):
         a, b = promote(input, other)
         if a._data.dtype.kind == "c":
             raise RuntimeError(complex_msg)
-        r = apply(a, b)
+        r = op._apply2(a, b)
         return r if out is None else _out(r, out)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -2477,7 +2565,6 @@ class Logaddexp2(Op):
 
 def _binary_float(name, op, doc, *, int_ok=True):
     """Two-tensor functions computed in floating point (atan2, hypot, logaddexp)."""
-    apply = op._apply2
 
     def fn(input, other, *, out=None):
         _need_tensor(input, name, "input", 1)
@@ -2488,7 +2575,7 @@ def _binary_float(name, op, doc, *, int_ok=True):
             raise _not_impl(f"{name}_cpu", a)
         if kind in "biu":
             a, b = _default_float(a), _default_float(b)
-        r = apply(a, b)
+        r = op._apply2(a, b)
         return r if out is None else _out(r, out)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -2708,21 +2795,18 @@ _export(conj_physical, inplace=True)
 # =======================================================================================
 # comparisons and logic (bool results, no gradient)
 def _comparison(name, ufunc, doc, ordered):
+    op = _predicate_op(name, ufunc, 2)
+
     def fn(input, other, *, out=None):
         a, b = promote(input, other)
         if ordered and _kind2(a, b) == "c":
             raise _not_impl(f"{name}_cpu", a if isinstance(a, Tensor) else b)
-        a = a._data if isinstance(a, Tensor) else a
-        b = b._data if isinstance(b, Tensor) else b
-        if type(b) is int and a.dtype.kind in "iu" and not _in_range(b, a.dtype):
-            b = _fit_int(b, a.dtype)       # PyTorch converts the scalar to the tensor's type
-        elif type(a) is int and b.dtype.kind in "iu" and not _in_range(a, b.dtype):
-            a = _fit_int(a, b.dtype)
-        try:
-            r = ufunc(a, b)
-        except ValueError:
-            raise _bcast_error(a, b) from None
-        r = _nograd_result(r)
+        if type(b) is int:
+            if a._data.dtype.kind in "iu" and not _in_range(b, a._data.dtype):
+                b = _fit_int(b, a._data.dtype)  # PyTorch converts the scalar to the tensor's type
+        elif type(a) is int and b._data.dtype.kind in "iu" and not _in_range(a, b._data.dtype):
+            a = _fit_int(a, b._data.dtype)
+        r = _apply_pred2(op, a, b)
         return r if out is None else _out(r, out)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -2747,10 +2831,32 @@ def equal(input, other) -> bool:
     """True if both tensors have the same shape and equal elements (nan is never equal)."""
     _need_tensor(input, "equal", "input", 1)
     _need_tensor(other, "equal", "other", 2)
+    _trace_check("ember.equal(), which returns a Python bool", input)
+    _trace_check("ember.equal(), which returns a Python bool", other)
     if input._data.shape != other._data.shape:
         return False
     a, b = promote(input, other)
     return bool(np.array_equal(a._data, b._data))
+
+
+def _isclose_np(a, b, rtol, atol, equal_nan):
+    """The kernel of ``isclose`` (the operands have one dtype)."""
+    tok = _quiet()
+    try:
+        close = a == b
+        if a.dtype.kind == "b":
+            return close
+        if equal_nan and a.dtype.kind in "fc":
+            close = close | (np.isnan(a) & np.isnan(b))
+        if a.dtype.kind not in "fc":
+            # integers are compared in the default float dtype, as PyTorch does
+            a = a.astype(_dtype._default[0].np)
+            b = b.astype(a.dtype)
+        diff = np.abs(a - b)
+        tol = atol + rtol * np.abs(b)
+        return close | (np.isfinite(diff) & (diff <= tol))
+    finally:
+        _loud(tok)
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
@@ -2764,44 +2870,27 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> Tensor:
         raise RuntimeError(f"rtol must be greater than or equal to zero, but got {rtol}")
     if atol < 0:
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
-    a, b = input._data, other._data
-    tok = _quiet()
-    try:
-        close = a == b
-        if a.dtype.kind == "b":
-            return _nograd_result(close)
-        if equal_nan and a.dtype.kind in "fc":
-            close = close | (np.isnan(a) & np.isnan(b))
-        if a.dtype.kind not in "fc":
-            # integers are compared in the default float dtype, as PyTorch does
-            a = a.astype(_dtype._default[0].np)
-            b = b.astype(a.dtype)
-        diff = np.abs(a - b)
-        tol = atol + rtol * np.abs(b)
-        close = close | (np.isfinite(diff) & (diff <= tol))
-    except ValueError:
-        raise _bcast_error(a, b) from None
-    finally:
-        _loud(tok)
-    return _nograd_result(close)
+    return _predicate("isclose", _isclose_np, input, other, rtol=rtol, atol=atol,
+                      equal_nan=equal_nan)
 
 
 def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
     """True if ``isclose`` holds everywhere."""
-    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+    r = isclose(input, other, rtol, atol, equal_nan)
+    _trace_check("ember.allclose(), which returns a Python bool", r)
+    return bool(r._data.all())
 
 
 _export(equal, isclose, allclose)
 
 
 def _logical(name, ufunc, doc):
+    op = _predicate_op(name, ufunc, 2)
+
     def fn(input, other, *, out=None):
         _need_tensor(input, name, "input", 1)
         _need_tensor(other, name, "other", 2)
-        try:
-            r = _nograd_result(ufunc(input._data, other._data))
-        except ValueError:
-            raise _bcast_error(input._data, other._data) from None
+        r = _apply_pred2(op, input, other)
         return r if out is None else _out(r, out)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -2815,9 +2904,12 @@ logical_xor = _logical("logical_xor", np.logical_xor,
                        "Elementwise XOR of truth values (bool tensor).")
 
 
+_LogicalNot = _predicate_op("logical_not", np.logical_not, 1)
+
+
 def logical_not(input, *, out=None) -> Tensor:
     """Elementwise NOT of truth values (bool tensor; nonzero is True)."""
-    r = _nograd_result(np.logical_not(input._data))
+    r = _LogicalNot._apply1(input)
     return r if out is None else _out(r, out)
 
 
@@ -2841,24 +2933,20 @@ def _shift(a, b, left):
 
 
 def _bitwise(name, ufunc, kernel, doc):
+    op = _predicate_op(name, ufunc, 2) if ufunc is not None else None
+
     def fn(input, other, *, out=None):
         a, b = promote(input, other)
         t = a if isinstance(a, Tensor) else b
         kind = t._data.dtype.kind
         if kind not in "biu":
             raise _not_impl(kernel, t)
-        a = a._data if isinstance(a, Tensor) else a
-        b = b._data if isinstance(b, Tensor) else b
-        try:
-            if ufunc is None:
-                if kind == "b":                    # bool shifts act on the int64 promotion
-                    raise _not_impl(kernel, t)
-                r = _shift(a, b, name == "bitwise_left_shift")
-            else:
-                r = ufunc(a, b)
-        except ValueError:
-            raise _bcast_error(a, b) from None
-        r = _nograd_result(r)
+        if ufunc is None:
+            if kind == "b":                        # bool shifts act on the int64 promotion
+                raise _not_impl(kernel, t)
+            r = _predicate(name, _shift, a, b, left=name == "bitwise_left_shift")
+        else:
+            r = _apply_pred2(op, a, b)
         return r if out is None else _out(r, out)
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
@@ -2879,12 +2967,15 @@ bitwise_right_shift = _bitwise("bitwise_right_shift", None, "rshift_cpu",
                                "for signed types).")
 
 
+_BitwiseNot = _predicate_op("bitwise_not", np.invert, 1)
+
+
 def bitwise_not(input, *, out=None) -> Tensor:
     """Bitwise NOT of an integer tensor (``~``); logical NOT for bool."""
     kind = input._data.dtype.kind
     if kind not in "biu":
         raise _not_impl("bitwise_not_cpu", input)
-    r = _nograd_result(np.invert(input._data))
+    r = _BitwiseNot._apply1(input)
     return r if out is None else _out(r, out)
 
 

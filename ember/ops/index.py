@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._tensor import _trace_check
 from ._op import Op, Tensor
 from .inplace import check_inplace_allowed, inplace_update
 
@@ -23,6 +24,8 @@ _BASIC = (int, slice, type(None), type(Ellipsis))
 
 
 def _index_array(x, what="index"):
+    if isinstance(x, Tensor):
+        _trace_check("index", x)          # ember.onnx refuses indices computed from inputs
     arr = x._data if isinstance(x, Tensor) else np.asarray(x)
     kind = arr.dtype.kind
     if kind == "b":

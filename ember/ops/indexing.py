@@ -9,6 +9,13 @@ repeated positions) for floating dtypes.
 
 ``where(condition)`` with one argument is ``nonzero(condition, as_tuple=True)``; the
 three-argument ``where`` lives in ``elementwise.py``.
+
+For ``ember.onnx``: ``gather``, ``take``, ``index_select``, ``scatter``, ``scatter_add`` and
+``masked_fill`` pass their index (mask) tensor to their op as an input, so the tracer sees it;
+the functions that read an index tensor in NumPy to lay out their result (``index_add``,
+``index_copy``, ``index_fill``, ``index_put``, ``put``, ``scatter_reduce``,
+``masked_scatter``) and ``nonzero`` (whose output shape depends on the values) refuse a
+traced one (``_trace_check``).
 """
 from __future__ import annotations
 
@@ -16,9 +23,9 @@ import math
 
 import numpy as np
 
-from .._tensor import _wrap_dim
+from .._tensor import _trace_check, _wrap_dim
 from ._op import Op, Tensor, _wrap, tensor_method
-from .elementwise import _cast, _out
+from .elementwise import Predicate, _cast, _out
 from .index import GetItem, IndexBackward, normalize_index
 from .inplace import inplace_update
 
@@ -83,12 +90,34 @@ class ScatterAddFlat(Op):
         return TakeFlat.apply(grad, pos=self.pos)
 
 
-class Gather(TakeFlat):
-    """``gather`` (a TakeFlat under PyTorch's node name)."""
+class Gather(Op):
+    """``gather``: ``x`` read at ``index`` along ``dim`` (the other coordinates being the
+    output's own). ``index`` is an input, so that ``ember.onnx`` sees it (GatherElements);
+    the flat positions are computed from it here. Backward: ``ScatterAddFlat``."""
+
+    def forward(self, x, index, dim):
+        self.in_shape, self.dim = x.shape, dim
+        pos = _positions_along(x.shape, index.shape, dim, index) if x.ndim else \
+            index.astype(np.int64)
+        self.pos = pos
+        return np.take(x, pos)
+
+    def backward(self, grad):
+        return ScatterAddFlat.apply(grad, pos=self.pos, shape=self.in_shape), None
 
 
-class Take(TakeFlat):
-    """``take`` (a TakeFlat under PyTorch's node name)."""
+class Take(Op):
+    """``take``: ``x.ravel()[index]`` (negative indices count from the end); ``index`` is an
+    input (ONNX: Gather of the flattened ``x``). Backward: ``ScatterAddFlat``."""
+
+    def forward(self, x, index):
+        n = x.size
+        self.in_shape = x.shape
+        self.pos = np.where(index < 0, index + n, index)
+        return np.take(x, self.pos)
+
+    def backward(self, grad):
+        return ScatterAddFlat.apply(grad, pos=self.pos, shape=self.in_shape), None
 
 
 def take_flat(x: Tensor, pos: np.ndarray) -> Tensor:
@@ -146,10 +175,18 @@ def _dim_of(input, dim):
     return _wrap_dim(dim, input._data.ndim)
 
 
+def _refuse_traced_index(index, fn, what="index"):
+    """Functions that compute positions from their index tensor in NumPy, outside the ops,
+    refuse a traced one under ``ember.onnx.export`` (the graph would freeze the example's
+    positions); see ``ember._tensor._trace_check``."""
+    if isinstance(index, Tensor):
+        _trace_check(f"the {what} of ember.{fn}(), which it reads in NumPy", index)
+
+
 # ---------------------------------------------------------------------------------------
 # gather / scatter
 
-def _gather_positions(input, dim, index, fn):
+def _gather_checks(input, dim, index, fn):
     d = _dim_of(input, dim)
     xs, ishape = input._data.shape, index._data.shape
     if len(ishape) != len(xs) and not (len(xs) <= 1 and len(ishape) <= 1):
@@ -162,11 +199,8 @@ def _gather_positions(input, dim, index, fn):
                                    f"{list(ishape)} to be no larger than self {list(xs)} apart "
                                    f"from dimension {d}")
     n = xs[d] if xs else 1
-    idx = index._data
-    _check_bounds(idx, n, d)
-    if not xs:
-        return idx.astype(np.int64), d
-    return _positions_along(xs, ishape, d, idx), d
+    _check_bounds(index._data, n, d)
+    return d
 
 
 @tensor_method
@@ -178,11 +212,11 @@ def gather(input: Tensor, dim: int, index: Tensor, *, sparse_grad: bool = False,
     except along ``dim``; the output has ``index``'s shape.
     """
     _check_index_dtype(index, "gather")
-    pos, _ = _gather_positions(input, dim, index, "gather")
-    return _out(Gather.apply(input, pos=pos), out)
+    d = _gather_checks(input, dim, index, "gather")
+    return _out(Gather.apply(input, index, dim=d), out)
 
 
-def _scatter_checks(input, dim, index, src, fn):
+def _scatter_checks(input, dim, index, src, fn, want_pos=False):
     _check_index_dtype(index, fn)
     d = _dim_of(input, dim)
     xs, ishape = input._data.shape, index._data.shape
@@ -201,8 +235,9 @@ def _scatter_checks(input, dim, index, src, fn):
                            f"{list(xs)} apart from dimension {d}{tail}")
     n = xs[d] if xs else 1
     _check_bounds(index._data, n, d)
-    pos = _positions_along(xs, ishape, d, index._data) if xs else index._data.astype(np.int64)
-    return d, pos
+    if not want_pos:
+        return d, None
+    return d, _scatter_positions(xs, index._data, d)
 
 
 def _src_region(src: Tensor, ishape):
@@ -213,13 +248,21 @@ def _src_region(src: Tensor, ishape):
     return GetItem.apply(src, index=idx, basic=True)
 
 
-class Scatter(Op):
-    """``input`` with ``src`` values written at flat positions ``pos`` (last write wins,
-    as on PyTorch's CPU). Backward: the written positions get no gradient from
-    ``input``; ``src`` gets the gradient at the positions it was written to."""
+def _scatter_positions(shape, index, dim):
+    """Flat positions in an array of ``shape`` that a scatter along ``dim`` writes."""
+    return _positions_along(shape, index.shape, dim, index) if shape else \
+        index.astype(np.int64)
 
-    def forward(self, x, src, pos, reduce):
-        self.pos, self.reduce = pos, reduce
+
+class Scatter(Op):
+    """``input`` with ``src`` values written at ``index`` along ``dim`` (last write wins,
+    as on PyTorch's CPU); ``index`` is an input (ONNX: ScatterElements). Backward: the
+    written positions get no gradient from ``input``; ``src`` gets the gradient at the
+    positions it was written to."""
+
+    def forward(self, x, src, index, dim, reduce):
+        pos = _scatter_positions(x.shape, index, dim)
+        self.pos, self.reduce, self.dim = pos, reduce, dim
         out = x.copy()
         flat = out.reshape(-1)
         p = pos.reshape(-1)
@@ -242,7 +285,21 @@ class Scatter(Op):
             gx = grad * _wrap(mask)
         if self.needs_input_grad[1]:
             gs = TakeFlat.apply(grad, pos=self.pos)
-        return gx, gs
+        return gx, gs, None
+
+
+class ScatterAdd(Op):
+    """Zeros of ``shape`` with ``src`` added at ``index`` along ``dim`` (repeated indices
+    add up); ``index`` is an input. ``scatter_add`` adds this to its input. Backward: the
+    gradient read at the positions written."""
+
+    def forward(self, src, index, dim, shape):
+        pos = _scatter_positions(shape, index, dim)
+        self.pos, self.dim = pos, dim
+        return _scatter_add_np(math.prod(shape), pos, src, src.dtype).reshape(shape)
+
+    def backward(self, grad):
+        return TakeFlat.apply(grad, pos=self.pos), None
 
 
 @tensor_method
@@ -260,21 +317,21 @@ def scatter(input: Tensor, dim: int, index: Tensor, src=None, value=None, *, red
         raise TypeError("scatter() missing required argument 'src' or 'value'")
     if reduce is not None and reduce not in ("add", "multiply"):
         raise RuntimeError("reduce argument must be either add or multiply.")
-    _, pos = _scatter_checks(input, dim, index, src, "scatter")
+    d, _ = _scatter_checks(input, dim, index, src, "scatter")
     if isinstance(src, Tensor):
         src = _src_region(src, index._data.shape)
     else:
         src = np.asarray(src).astype(input._data.dtype)
-    return _out(Scatter.apply(input, src, pos=pos, reduce=reduce), out)
+    return _out(Scatter.apply(input, src, index, dim=d, reduce=reduce), out)
 
 
 @tensor_method
 def scatter_add(input: Tensor, dim: int, index: Tensor, src: Tensor, *, out=None) -> Tensor:
     """A copy of ``input`` with ``src`` added at ``index`` along ``dim`` (repeated indices
     add up): ``out[index[i][j]][j] += src[i][j]`` for ``dim=0``."""
-    _, pos = _scatter_checks(input, dim, index, src, "scatter_add")
+    d, _ = _scatter_checks(input, dim, index, src, "scatter_add")
     src = _src_region(src, index._data.shape)
-    r = input + ScatterAddFlat.apply(src, pos=pos, shape=input._data.shape)
+    r = input + ScatterAdd.apply(src, index, dim=d, shape=input._data.shape)
     return _out(r, out)
 
 
@@ -404,7 +461,8 @@ def scatter_reduce(input: Tensor, dim: int, index: Tensor, src: Tensor, reduce: 
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, "
                            f"got {reduce}")
     if _pos is None:
-        _, pos = _scatter_checks(input, dim, index, src, "scatter_reduce")
+        _refuse_traced_index(index, "scatter_reduce")
+        _, pos = _scatter_checks(input, dim, index, src, "scatter_reduce", True)
         src = _src_region(src, index._data.shape)
     else:
         pos = _pos
@@ -446,16 +504,19 @@ def _index_vector(index, fn, input, dim):
 
 
 class IndexSelect(Op):
-    """``np.take`` along ``dim``; backward adds the gradient back at the indices."""
+    """``np.take`` along ``dim``; backward adds the gradient back at the indices. ``index``
+    (a 0-d or 1-d integer array) is an input, so that ``ember.onnx`` sees it (Gather)."""
 
-    def forward(self, x, dim, index):
+    def forward(self, x, index, dim):
+        index = index.reshape(-1).astype(np.int64, copy=False)
         self.in_shape, self.dim, self.index = x.shape, dim, index
         if x.ndim == 0:
             return x.reshape(1)[index].reshape(())
         return np.take(x, index, axis=dim)
 
     def backward(self, grad):
-        return IndexAddZeros.apply(grad, dim=self.dim, index=self.index, shape=self.in_shape)
+        return (IndexAddZeros.apply(grad, dim=self.dim, index=self.index, shape=self.in_shape),
+                None)
 
 
 class IndexAddZeros(Op):
@@ -475,7 +536,7 @@ class IndexAddZeros(Op):
         return _scatter_add_np(math.prod(shape), pos, g, g.dtype).reshape(shape)
 
     def backward(self, grad):
-        return IndexSelect.apply(grad, dim=self.dim, index=self.index)
+        return IndexSelect.apply(grad, self.index, dim=self.dim)
 
 
 @tensor_method
@@ -487,7 +548,7 @@ def index_select(input: Tensor, dim: int, index: Tensor, *, out=None) -> Tensor:
                          f"{idx.size} value(s)")
     if idx.size and (idx.min() < -n or idx.max() >= n or idx.min() < 0):
         raise IndexError("index out of range in self")
-    return _out(IndexSelect.apply(input, dim=d, index=idx), out)
+    return _out(IndexSelect.apply(input, index, dim=d), out)
 
 
 def _index_source_checks(input, index, source, dim, fn):
@@ -514,6 +575,7 @@ def index_add(input: Tensor, dim: int, index: Tensor, source: Tensor, *, alpha=1
               out=None) -> Tensor:
     """A copy of ``input`` with ``alpha * source`` added at ``index`` along ``dim``
     (repeated indices add up)."""
+    _refuse_traced_index(index, "index_add")
     idx, d = _index_source_checks(input, index, source, dim, "index_add")
     if alpha != 1:
         source = source * alpha
@@ -543,7 +605,7 @@ class IndexCopy(Op):
                 mask[...] = 0
             gx = grad * _wrap(mask)
         if self.needs_input_grad[1]:
-            gs = IndexSelect.apply(grad, dim=self.dim, index=self.index)
+            gs = IndexSelect.apply(grad, self.index, dim=self.dim)
         return gx, gs
 
 
@@ -551,6 +613,7 @@ class IndexCopy(Op):
 def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out=None) -> Tensor:
     """A copy of ``input`` with the entries at ``index`` along ``dim`` replaced by
     ``source``."""
+    _refuse_traced_index(index, "index_copy")
     try:
         idx, d = _index_source_checks(input, index, source, dim, "index_copy")
     except RuntimeError as e:
@@ -564,6 +627,7 @@ def index_copy(input: Tensor, dim: int, index: Tensor, source: Tensor, *, out=No
 def index_fill(input: Tensor, dim: int, index: Tensor, value) -> Tensor:
     """A copy of ``input`` with the entries at ``index`` along ``dim`` set to ``value`` (a
     number or a 0-d tensor)."""
+    _refuse_traced_index(index, "index_fill")
     idx, d, n = _index_vector(index, "index_fill", input, dim)
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx[(idx < -n) | (idx >= n)][0]
@@ -628,6 +692,8 @@ def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tenso
     """A copy of ``input`` with ``input[indices] = values`` (``+=`` with ``accumulate``,
     where repeated indices add up)."""
     values = _put_value(input, values, "index_put")
+    for t in (indices,) if isinstance(indices, Tensor) else indices:
+        _refuse_traced_index(t, "index_put")
     idx = _put_index(indices)
     try:
         target = input._data[idx].shape
@@ -678,7 +744,10 @@ def _broadcast_pair(a_shape, b_shape):
 
 class MaskedFill(Op):
     """``value`` where ``mask`` is set, ``x`` elsewhere (all broadcast). A tensor ``value``
-    gets the gradient at the filled positions (summed to its shape by the engine)."""
+    gets the gradient at the filled positions (summed to its shape by the engine).
+
+    ``masked_fill`` passes the mask as the third input, so that ``ember.onnx`` sees it (a
+    Where); ops that fill by a constant mask of their own may pass it as ``mask=``."""
 
     def forward(self, x, value, mask):
         self.mask = mask
@@ -690,7 +759,7 @@ class MaskedFill(Op):
             gx = MaskedFill.apply(grad, 0, mask=self.mask)
         if self.needs_input_grad[1]:
             gv = MaskedFill.apply(grad, 0, mask=~self.mask)
-        return gx, gv
+        return (gx, gv, None) if len(self.next_functions) == 3 else (gx, gv)
 
 
 @tensor_method
@@ -705,7 +774,7 @@ def masked_fill(input: Tensor, mask: Tensor, value) -> Tensor:
         if value.dtype is not input.dtype:
             value = _cast(value, input.dtype)
     _broadcast_pair(input._data.shape, mask._data.shape)
-    return MaskedFill.apply(input, value, mask=mask._data)
+    return MaskedFill.apply(input, value, mask)
 
 
 class MaskedSelect(Op):
@@ -774,6 +843,7 @@ def masked_scatter(input: Tensor, mask: Tensor, source: Tensor) -> Tensor:
     if source.dtype is not input.dtype:
         raise RuntimeError(f"masked_scatter: expected self and source to have same dtypes but "
                            f"got{_legacy(input)} and {_legacy(source)}")
+    _refuse_traced_index(mask, "masked_scatter", "mask")
     shape = _broadcast_pair(input._data.shape, mask._data.shape)
     if np.broadcast_to(mask._data, shape).sum() > source._data.size:
         raise RuntimeError("Number of elements of source < number of ones in mask")
@@ -803,7 +873,7 @@ def take(input: Tensor, index: Tensor) -> Tensor:
     if bad.any():
         raise IndexError(f"out of range: tried to access index {idx[bad].reshape(-1)[0]} on a "
                          f"tensor of {n} elements.")
-    return Take.apply(input, pos=np.where(idx < 0, idx + n, idx))
+    return Take.apply(input, index)
 
 
 @tensor_method
@@ -874,6 +944,7 @@ def put(input: Tensor, index: Tensor, source: Tensor, accumulate: bool = False) 
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
                            f"self.dtype = {input.dtype.name} and source.dtype = "
                            f"{source.dtype.name}")
+    _refuse_traced_index(index, "put")
     n = input._data.size
     idx = index._data.reshape(-1)
     bad = (idx < -n) | (idx >= n)
@@ -894,6 +965,7 @@ _inplace_from(put, "put_")
 def nonzero(input: Tensor, *, out=None, as_tuple: bool = False):
     """Indices of the non-zero elements: an ``(n, ndim)`` int64 tensor, or with
     ``as_tuple`` one 1-d tensor per dimension (a 0-d input counts as 1-d)."""
+    _trace_check("ember.nonzero(), whose output shape depends on the values", input)
     arr = input._data
     if as_tuple:
         if arr.ndim == 0:
@@ -943,6 +1015,19 @@ def _batched_searchsorted(seq, values, side):
     return result - (np.arange(rows) * m)[:, None]
 
 
+def _searchsorted_np(seq, vals, side, dt, sorter=None):
+    """Kernel of searchsorted (``seq`` 1-d or batched like ``vals``; see there)."""
+    vals = np.asarray(vals)
+    if sorter is not None:
+        seq = np.take_along_axis(seq, sorter, axis=-1)
+    if seq.ndim <= 1:
+        res = np.searchsorted(seq.reshape(-1), vals, side=side)
+    else:
+        res = _batched_searchsorted(seq.reshape(-1, seq.shape[-1]),
+                                    vals.reshape(-1, vals.shape[-1]), side).reshape(vals.shape)
+    return np.asarray(res, dtype=dt)
+
+
 def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
                  right: bool = False, side=None, sorter=None, out=None) -> Tensor:
     """Indices at which ``input``'s values would be inserted into ``sorted_sequence`` to keep
@@ -952,22 +1037,15 @@ def searchsorted(sorted_sequence: Tensor, input, *, out_int32: bool = False,
     seq = sorted_sequence._data
     scalar = not isinstance(input, Tensor)
     vals = np.asarray(input) if scalar else input._data
-    if sorter is not None:
-        seq = np.take_along_axis(seq, sorter._data, axis=-1)
     dt = np.int32 if out_int32 else np.int64
     if seq.ndim > 1 and (seq.shape[:-1] != vals.shape[:-1] or vals.ndim != seq.ndim):
         raise RuntimeError(f"torch.searchsorted(): boundaries tensor should be 1 dimension or "
                            f"the first N-1 dimensions of boundaries tensor and input value "
                            f"tensor must match, but we got boundaries tensor "
                            f"{list(seq.shape)} and input value tensor {list(vals.shape)}")
-    if seq.ndim <= 1:
-        res = np.searchsorted(seq.reshape(-1), vals, side=side)
-    else:
-        lead = vals.shape[:-1]
-        res = _batched_searchsorted(seq.reshape(-1, seq.shape[-1]),
-                                    vals.reshape(-1, vals.shape[-1]), side).reshape(vals.shape)
-        res = res.reshape(lead + (vals.shape[-1],))
-    return _out(_wrap(np.asarray(res, dtype=dt)), out)
+    r = Predicate.apply(sorted_sequence, input, fn=_searchsorted_np, name="searchsorted",
+                        side=side, dt=dt, sorter=None if sorter is None else sorter._data)
+    return _out(r, out)
 
 
 def bucketize(input, boundaries: Tensor, *, out_int32: bool = False, right: bool = False,
@@ -993,11 +1071,19 @@ def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     if arr.size and arr.min() < 0:
         raise RuntimeError("Class values must be non-negative.")
     if num_classes == -1:
+        _trace_check("ember.nn.functional.one_hot() without num_classes, whose output shape "
+                     "depends on the values", tensor)
         if arr.size == 0:
             raise RuntimeError("Can not infer total number of classes from empty tensor.")
         num_classes = int(arr.max()) + 1
     elif arr.size and arr.max() >= num_classes:
         raise RuntimeError("Class values must be smaller than num_classes.")
+    return Predicate.apply(tensor, fn=_one_hot_np, name="one_hot", num_classes=num_classes)
+
+
+def _one_hot_np(arr, num_classes):
+    """Kernel of one_hot: int64 of ``arr.shape + (num_classes,)``."""
     out = np.zeros(arr.shape + (num_classes,), dtype=np.int64)
-    np.put_along_axis(out, arr[..., None], 1, axis=-1) if arr.size else None
-    return _wrap(out)
+    if arr.size:
+        np.put_along_axis(out, arr[..., None], 1, axis=-1)
+    return out

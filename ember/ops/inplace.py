@@ -18,6 +18,7 @@ import numpy as np
 from .._dtype import NP_TO_DTYPE
 from ..autograd.grad_mode import STATE, no_grad
 from ..autograd.graph import SavedTensor
+from .._tensor import _TRACE_HOOK
 from ._op import Op, Tensor, _wrap
 
 __all__ = ["inplace_update", "CopySlices", "check_inplace_allowed", "refresh_view"]
@@ -140,6 +141,9 @@ def inplace_update(target: Tensor, value, index=None, check_cast=True) -> Tensor
     ``check_cast=False``) casts like PyTorch does, and links the target to ``value`` through
     a ``CopyBackwards`` node.
     """
+    tracer = _TRACE_HOOK[0]
+    if tracer is not None:                  # ember.onnx is tracing: it follows the write
+        tracer.inplace(target, value, index)
     value_is_tensor = isinstance(value, Tensor)
     _check_inference(target)
     _check_overlap(target)

@@ -4,8 +4,11 @@ cumulative ops, norms, unique/bincount/histc, diff.
 Forward passes are single vectorised NumPy calls on the input array. Backward passes are
 written with ember operations, so double backward works. Ops whose values are picked out of
 the input by an index (``max(dim)``, ``sort``, ``topk``, ``median(dim)``, ...) compute the
-indices in NumPy and then gather the values with ``_TakeAlong``, whose backward scatters the
-gradient back to the picked positions (and whose double backward gathers again).
+indices with a ``Discrete`` op (a NumPy kernel; no gradient) and then gather the values at
+them with ``_TakeAlong``, whose backward scatters the gradient back to the picked positions
+(and whose double backward gathers again). Every result, indices included, comes out of an
+op, so that ``ember.onnx`` traces it; functions whose output shape depends on the values
+(``unique``, ``bincount``) refuse a traced input instead (``_trace_check``).
 
 dtype rules follow PyTorch: ``sum``/``prod``/``cumsum``/``cumprod`` of bool or integer
 tensors give int64, ``dtype=`` casts the input before reducing, ``mean``/``var``/``std``
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import builtins as _b
 import collections
+import functools
 import math
 
 import numpy as np
@@ -22,7 +26,7 @@ import numpy as np
 from .. import _dtype
 from .._dtype import as_dtype
 from .._size import Size as _Size
-from .._tensor import _wrap_dim
+from .._tensor import _trace_check, _wrap_dim
 from ..autograd.grad_mode import STATE
 from . import elementwise as _ew
 from ._op import Op, Tensor, _wrap, tensor_method
@@ -149,6 +153,11 @@ def _const(arr):
     return _wrap(np.asarray(arr))
 
 
+# What ember.onnx's tracer is told when a traced tensor reaches a function whose output shape
+# depends on the values (see ember._tensor._trace_check).
+_DATA_SHAPE = "ember.{}(), whose output shape depends on the values"
+
+
 def _check_tensor(x, fn):
     if not isinstance(x, Tensor):
         raise TypeError(f"{fn}(): argument 'input' (position 1) must be Tensor, not "
@@ -184,17 +193,23 @@ def _where(mask, a, b):
 class _TakeAlong(Op):
     """Values picked from ``x`` by ``idx`` along ``axis`` (``np.take_along_axis``), with the
     picked axis dropped unless ``keepdim``; the gradient goes back to the picked positions.
-    A 0-d ``x`` is treated as shape (1,)."""
+    A 0-d ``x`` is treated as shape (1,). ``idx`` is an input (the index tensor an op
+    computed, so that ``ember.onnx`` sees where the values come from: a GatherElements);
+    it has either the keepdim shape or, when ``keepdim`` is False, the result's shape (the
+    picked axis dropped), as the indices that ``max(dim)`` and friends return."""
 
     def forward(self, x, idx, axis, keepdim, name, accumulate=False):
+        x1 = x.reshape(1) if x.ndim == 0 else x
+        if idx.ndim < x1.ndim:                  # (a reshape: cheaper than expand_dims)
+            idx = idx.reshape(idx.shape[:axis] + (1,) + idx.shape[axis:])
         self.idx, self.axis, self.keepdim, self.in_shape = idx, axis, keepdim, x.shape
         self._name, self.accumulate = name, accumulate
-        r = np.take_along_axis(x.reshape(1) if x.ndim == 0 else x, idx, axis)
+        r = np.take_along_axis(x1, idx, axis)
         return r if keepdim else r.squeeze(axis)
 
     def backward(self, grad):
-        return _PutAlong.apply(grad, idx=self.idx, axis=self.axis, keepdim=self.keepdim,
-                               shape=self.in_shape, accumulate=self.accumulate)
+        return (_PutAlong.apply(grad, idx=self.idx, axis=self.axis, keepdim=self.keepdim,
+                                shape=self.in_shape, accumulate=self.accumulate), None)
 
 
 class _PutAlong(Op):
@@ -213,7 +228,7 @@ class _PutAlong(Op):
         return out.reshape(shape)
 
     def backward(self, grad):
-        return _TakeAlong.apply(grad, idx=self.idx, axis=self.axis, keepdim=self.keepdim,
+        return _TakeAlong.apply(grad, self.idx, axis=self.axis, keepdim=self.keepdim,
                                 name="GatherBackward0", accumulate=self.accumulate)
 
     def name(self):
@@ -242,8 +257,26 @@ def _scatter_add_along(g, idx, axis, shape):
 
 
 def _take_along(x, idx, axis, name, keepdim=True, accumulate=False):
-    return _TakeAlong.apply(x, idx=idx, axis=axis, keepdim=keepdim, name=name,
+    return _TakeAlong.apply(x, idx, axis=axis, keepdim=keepdim, name=name,
                             accumulate=accumulate)
+
+
+class Discrete(Op):
+    """A reduction or scan whose result carries no gradient: the index outputs of
+    argmax/argmin, max/min/median/mode/kthvalue(dim), sort/argsort/topk and cummax/cummin,
+    and all/any/count_nonzero/histc.
+
+    ``Discrete.apply(x, fn=kernel, name="argmax", axis=1, keepdim=False)`` computes
+    ``kernel(x, **kw)`` in NumPy; ``name`` (kept as ``self.fn_name``) says which function it
+    is, and the keyword parameters are its arguments, for the ONNX exporter. Computing these
+    results inside an op (rather than wrapping a NumPy result) is what lets ``ember.onnx``
+    trace them; an op that picks values by these indices takes them as an input
+    (``_TakeAlong``)."""
+    differentiable = False
+
+    def forward(self, x, fn, name, **kw):
+        self.fn_name = name
+        return fn(x, **kw)
 
 
 # =======================================================================================
@@ -630,17 +663,31 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, out=None) -> Tensor:
 # =======================================================================================
 # max / min / amax / amin / aminmax / argmax / argmin
 
+def _full_median(x, ignore_nan):
+    """The lower median of all of ``x`` (0-d); NaN for an empty ``x``."""
+    if x.size == 0:
+        return np.full((), np.nan, dtype=x.dtype)
+    flat = x.reshape(-1)
+    return flat[_median_index(flat, 0, ignore_nan)].reshape(())
+
+
 class _Select(Op):
-    """A reduction whose result is one of the input's elements, computed by the caller
-    (``value``): amax, amin, max(), min(), median(), nanmedian(). The gradient is split
-    evenly among the elements equal to the result along the reduced dims (ties), as
-    PyTorch does; NaN results count the NaN elements."""
+    """A reduction whose result is one of the input's elements: ``kind`` is "max" or "min"
+    (amax, amin, max(), min(), aminmax, over ``axes``) or "median"/"nanmedian" (median()
+    and nanmedian() of all elements). The gradient is split evenly among the elements equal
+    to the result along the reduced dims (ties), as PyTorch does; NaN results count the NaN
+    elements. ``name`` is PyTorch's name of the backward node."""
     save_inputs = (0,)
     save_outputs = (0,)
 
-    def forward(self, x, value, axes, keepdim, name):
+    def forward(self, x, kind, axes, keepdim, name):
         self.in_shape, self.axes, self.keepdim, self._name = x.shape, axes, keepdim, name
-        return value
+        self.kind = kind
+        if kind == "max":
+            return np.asarray(np.max(x, axis=axes, keepdims=keepdim))
+        if kind == "min":
+            return np.asarray(np.min(x, axis=axes, keepdims=keepdim))
+        return _full_median(x, kind == "nanmedian")
 
     def backward(self, grad):
         x, v = self.saved_tensors
@@ -672,8 +719,7 @@ def _extreme(input, dim, keepdim, fn, np_fn):
     """amax/amin: the value via NumPy, the gradient split among ties."""
     axes = _axes(dim, input._data.ndim, fn)
     _nonempty(input, axes, fn)
-    value = np_fn(input._data, axis=axes, keepdims=keepdim)
-    return _Select.apply(input, value=np.asarray(value), axes=axes, keepdim=keepdim,
+    return _Select.apply(input, kind=np_fn, axes=axes, keepdim=keepdim,
                          name=fn.capitalize() + "Backward0")
 
 
@@ -681,14 +727,14 @@ def _extreme(input, dim, keepdim, fn, np_fn):
 def amax(input, dim=(), keepdim=False, *, out=None) -> Tensor:
     """Maximum over ``dim`` (default: all dims); the gradient is split evenly among ties."""
     _check_tensor(input, "amax")
-    return _out(_extreme(input, dim, bool(keepdim), "amax", np.max), out)
+    return _out(_extreme(input, dim, bool(keepdim), "amax", "max"), out)
 
 
 @tensor_method
 def amin(input, dim=(), keepdim=False, *, out=None) -> Tensor:
     """Minimum over ``dim`` (default: all dims); the gradient is split evenly among ties."""
     _check_tensor(input, "amin")
-    return _out(_extreme(input, dim, bool(keepdim), "amin", np.min), out)
+    return _out(_extreme(input, dim, bool(keepdim), "amin", "min"), out)
 
 
 @tensor_method
@@ -704,10 +750,8 @@ def aminmax(input, *, dim=None, keepdim=False, out=None):
             if input._data.shape[a] == 0:
                 raise IndexError(f"aminmax: Expected reduction dim {a} to have non-zero size.")
     keepdim = bool(keepdim)
-    lo = _Select.apply(input, value=np.asarray(np.min(input._data, axis=axes, keepdims=keepdim)),
-                       axes=axes, keepdim=keepdim, name="AminmaxBackward0")
-    hi = _Select.apply(input, value=np.asarray(np.max(input._data, axis=axes, keepdims=keepdim)),
-                       axes=axes, keepdim=keepdim, name="AminmaxBackward0")
+    lo = _Select.apply(input, kind="min", axes=axes, keepdim=keepdim, name="AminmaxBackward0")
+    hi = _Select.apply(input, kind="max", axes=axes, keepdim=keepdim, name="AminmaxBackward0")
     return _tuple_out(_RT["aminmax"](lo, hi), out)
 
 
@@ -719,35 +763,51 @@ def _tuple_out(result, out):
     return type(result)(*out)
 
 
-def _arg_extreme(input, dim, keepdim, fn, np_arg):
-    """argmax/argmin indices (first occurrence; NaN counts as the extreme)."""
+def _argext_kernel(np_arg):
+    """The kernel of argmax/argmin (``np_arg``) as int64: along ``axis``, or of the
+    flattened ``x`` when ``axis`` is None (then ``keepdim`` keeps every dim as size 1)."""
+    def kernel(x, axis, keepdim):
+        if axis is None:
+            i = np_arg(x.reshape(-1))
+            return np.full((1,) * x.ndim if keepdim else (), i, dtype=np.int64)
+        if x.ndim == 0:
+            return np.zeros((), dtype=np.int64)
+        return np_arg(x, axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
+    return kernel
+
+
+_ARG_KERNELS = {"argmax": _argext_kernel(np.argmax), "argmin": _argext_kernel(np.argmin)}
+
+
+def _arg_extreme(input, dim, keepdim, fn):
+    """argmax/argmin indices (first occurrence; NaN counts as the extreme), as a Discrete op
+    named ``fn`` with parameters ``axis`` (None: of the flattened input) and ``keepdim``."""
     xa = input._data
     if dim is None:
         if xa.size == 0:
             raise IndexError(f"{fn}(): Expected reduction dim to be specified for "
                              "input.numel() == 0.")
-        i = np_arg(xa.reshape(-1))
-        return np.full((1,) * xa.ndim if keepdim else (), i, dtype=np.int64)
-    axis = _one_axis(dim, xa.ndim)
-    if xa.ndim == 0:
-        return np.zeros((), dtype=np.int64)
-    if xa.shape[axis] == 0:
-        raise IndexError(f"{fn}(): Expected reduction dim {axis} to have non-zero size.")
-    return np_arg(xa, axis=axis, keepdims=keepdim).astype(np.int64, copy=False)
+        axis = None
+    else:
+        axis = _one_axis(dim, xa.ndim)
+        if xa.ndim and xa.shape[axis] == 0:
+            raise IndexError(f"{fn}(): Expected reduction dim {axis} to have non-zero size.")
+    return Discrete.apply(input, fn=_ARG_KERNELS[fn], name=fn, axis=axis,
+                          keepdim=bool(keepdim))
 
 
 @tensor_method
 def argmax(input, dim=None, keepdim=False, *, out=None) -> Tensor:
     """Index of the maximum (of the flattened tensor when ``dim`` is None), as int64."""
     _check_tensor(input, "argmax")
-    return _out(_wrap(_arg_extreme(input, dim, keepdim, "argmax", np.argmax)), out)
+    return _out(_arg_extreme(input, dim, keepdim, "argmax"), out)
 
 
 @tensor_method
 def argmin(input, dim=None, keepdim=False, *, out=None) -> Tensor:
     """Index of the minimum (of the flattened tensor when ``dim`` is None), as int64."""
     _check_tensor(input, "argmin")
-    return _out(_wrap(_arg_extreme(input, dim, keepdim, "argmin", np.argmin)), out)
+    return _out(_arg_extreme(input, dim, keepdim, "argmin"), out)
 
 
 def _max_min(input, dim, keepdim, other, out, fn):
@@ -757,22 +817,18 @@ def _max_min(input, dim, keepdim, other, out, fn):
         return _binary_extreme(input, b, "maximum" if fn == "max" else "minimum", out)
     if dim is None:                                          # full reduction: one value
         _nonempty(input, None, fn)
-        value = (np.max if fn == "max" else np.min)(input._data)
-        return _out(_Select.apply(input, value=np.asarray(value), axes=None, keepdim=False,
+        return _out(_Select.apply(input, kind=fn, axes=None, keepdim=False,
                                   name=fn.capitalize() + "Backward1"), out)
     xa = input._data
     axis = _one_axis(dim, xa.ndim)
     keepdim = bool(keepdim)
-    if xa.ndim == 0:
-        idx = np.zeros((1,), dtype=np.int64)
-        vals = _take_along(input, idx, 0, fn.capitalize() + "Backward0", keepdim=False)
-        return _tuple_out(_RT[fn](vals, _wrap(np.zeros((), np.int64))), out)
-    if xa.shape[axis] == 0:
+    if xa.ndim and xa.shape[axis] == 0:
         raise IndexError(f"{fn}(): Expected reduction dim {axis} to have non-zero size.")
-    idx = (np.argmax if fn == "max" else np.argmin)(xa, axis=axis, keepdims=True)
-    vals = _take_along(input, idx, axis, fn.capitalize() + "Backward0", keepdim=keepdim)
-    indices = _wrap(idx.astype(np.int64, copy=False) if keepdim else
-                    idx.reshape(vals._data.shape).astype(np.int64, copy=False))
+    # the indices (an op: argmax/argmin along the axis), then the values picked by them
+    indices = Discrete.apply(input, fn=_ARG_KERNELS["arg" + fn], name="arg" + fn, axis=axis,
+                        keepdim=keepdim and xa.ndim > 0)
+    vals = _take_along(input, indices, axis, fn.capitalize() + "Backward0",
+                       keepdim=keepdim and xa.ndim > 0)
     return _tuple_out(_RT[fn](vals, indices), out)
 
 
@@ -956,27 +1012,32 @@ _cum_inplace(cumsum)
 _cum_inplace(cumprod)
 
 
+def _cum_index_np(x, axis, which):
+    """Kernel of cummax/cummin's indices (``which``): the index where each running extreme was
+    last attained (ties move the index forward; NaN propagates, as PyTorch), int64 of
+    ``x``'s shape."""
+    x1 = x.reshape(1) if x.ndim == 0 else x
+    if x1.size == 0:
+        return np.zeros(x.shape, dtype=np.int64)
+    acc = (np.maximum if which == "cummax" else np.minimum).accumulate
+    run = acc(x1, axis=axis)
+    hit = x1 == run
+    if x1.dtype.kind in "fc":
+        hit |= np.isnan(x1)
+    pos = np.arange(x1.shape[axis], dtype=np.int64).reshape(
+        [-1 if i == axis else 1 for i in range(x1.ndim)])
+    return np.maximum.accumulate(np.where(hit, pos, 0), axis=axis).reshape(x.shape)
+
+
 def _cum_extreme(input, dim, fn):
-    """cummax/cummin: running extreme values and the index where each was last attained
-    (ties move the index forward; NaN propagates, as PyTorch)."""
+    """cummax/cummin: the indices (a Discrete op), then the values picked by them."""
     _check_tensor(input, fn)
     xa = input._data
     axis = _one_axis(dim, xa.ndim)
-    x1 = xa.reshape(1) if xa.ndim == 0 else xa
-    acc = (np.maximum if fn == "cummax" else np.minimum).accumulate
-    if x1.size == 0:
-        idx = np.zeros(x1.shape, dtype=np.int64)
-    else:
-        run = acc(x1, axis=axis)
-        hit = x1 == run
-        if x1.dtype.kind in "fc":
-            hit |= np.isnan(x1)
-        pos = np.arange(x1.shape[axis], dtype=np.int64).reshape(
-            [-1 if i == axis else 1 for i in range(x1.ndim)])
-        idx = np.maximum.accumulate(np.where(hit, pos, 0), axis=axis)
+    idx = Discrete.apply(input, fn=_KERNELS[fn], name=fn, axis=axis)
     vals = _take_along(input, idx, axis, fn.capitalize() + "Backward0",
                        keepdim=xa.ndim > 0, accumulate=True)
-    return _RT[fn](vals, _wrap(idx.reshape(xa.shape)))
+    return _RT[fn](vals, idx)
 
 
 @tensor_method
@@ -1085,35 +1146,48 @@ def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None) -> Tenso
 # =======================================================================================
 # all / any / count_nonzero
 
-def _logical_reduce(input, dim, keepdim, out, fn, np_fn):
+def _logical_np(x, axes, keepdim, which):
+    """Kernel of all/any (``which``): bool, or uint8 for uint8 inputs (as PyTorch)."""
+    r = np.asarray((np.all if which == "all" else np.any)(x, axis=axes, keepdims=keepdim))
+    return r.astype(np.uint8) if x.dtype == np.uint8 else r
+
+
+def _logical_reduce(input, dim, keepdim, out, fn):
     _check_tensor(input, fn)
     xa = input._data
-    r = np_fn(xa, axis=_axes(dim, xa.ndim, fn), keepdims=bool(keepdim))
-    r = np.asarray(r)
-    if xa.dtype == np.uint8:                      # uint8 inputs keep their dtype
-        r = r.astype(np.uint8)
-    return _out(_wrap(r), out)
+    r = Discrete.apply(input, fn=_KERNELS[fn], name=fn, axes=_axes(dim, xa.ndim, fn),
+                       keepdim=bool(keepdim))
+    return _out(r, out)
 
 
 @tensor_method
 def all(input, dim=None, keepdim=False, *, out=None) -> Tensor:
     """Whether every element (over ``dim``) is nonzero, as bool."""
-    return _logical_reduce(input, dim, keepdim, out, "all", np.all)
+    return _logical_reduce(input, dim, keepdim, out, "all")
 
 
 @tensor_method
 def any(input, dim=None, keepdim=False, *, out=None) -> Tensor:
     """Whether any element (over ``dim``) is nonzero, as bool."""
-    return _logical_reduce(input, dim, keepdim, out, "any", np.any)
+    return _logical_reduce(input, dim, keepdim, out, "any")
+
+
+def _count_nonzero_np(x, axes):
+    return np.asarray(np.count_nonzero(x, axis=axes), dtype=np.int64)
+
+
+_KERNELS = {name: functools.partial(kernel, which=name)
+            for kernel, names in ((_cum_index_np, ("cummax", "cummin")),
+                                  (_logical_np, ("all", "any")))
+            for name in names}
 
 
 @tensor_method
 def count_nonzero(input, dim=None) -> Tensor:
     """Number of nonzero elements over ``dim`` (int64)."""
     _check_tensor(input, "count_nonzero")
-    xa = input._data
-    r = np.count_nonzero(xa, axis=_axes(dim, xa.ndim, "count_nonzero"))
-    return _wrap(np.asarray(r, dtype=np.int64))
+    return Discrete.apply(input, fn=_count_nonzero_np, name="count_nonzero",
+                     axes=_axes(dim, input._data.ndim, "count_nonzero"))
 
 
 # =======================================================================================
@@ -1134,11 +1208,44 @@ def _as1d(xa):
     return xa.reshape(1) if xa.ndim == 0 else xa
 
 
-def _pick(input, idx, axis, keepdim, name, rt):
-    """Named tuple of values picked at ``idx`` (int64, keepdim shape) and the indices."""
-    vals = _take_along(input, idx, axis, name, keepdim=keepdim and input._data.ndim > 0)
-    indices = idx if keepdim and input._data.ndim > 0 else idx.reshape(vals._data.shape)
-    return _RT[rt](vals, _wrap(indices.astype(np.int64, copy=False)))
+def _pick(input, indices, axis, keepdim, name, rt):
+    """Named tuple of the values picked at ``indices`` (the int64 tensor a Discrete op
+    returned: keepdim shape when ``keepdim`` and the input is not 0-d, else the result's
+    shape) and the indices."""
+    vals = _take_along(input, indices, axis, name, keepdim=keepdim and input._data.ndim > 0)
+    return _RT[rt](vals, indices)
+
+
+def _squeeze_unless(idx, axis, keep):
+    """``idx`` (keepdim shape) with ``axis`` dropped unless ``keep``."""
+    return idx if keep else np.squeeze(idx, axis)
+
+
+def _sort_np(x, axis, descending):
+    """Kernel of sort/argsort: the stable sorting order along ``axis``, int64 of x's shape."""
+    return _argsort(_as1d(x), axis, descending).reshape(x.shape).astype(np.int64, copy=False)
+
+
+def _topk_np(x, k, axis, largest):
+    """Kernel of topk: the first ``k`` of the stable order (descending when ``largest``);
+    a 0-d ``x`` gives index 0 (0-d)."""
+    if x.ndim == 0:
+        return np.zeros((), dtype=np.int64)
+    order = _argsort(x, axis, largest)
+    return order[(slice(None),) * axis + (slice(0, k),)].astype(np.int64, copy=False)
+
+
+def _kthvalue_np(x, k, axis, keepdim):
+    """Kernel of kthvalue: the index of the k-th smallest (stable) along ``axis``."""
+    order = np.argsort(_as1d(x), axis=axis, kind="stable")
+    idx = order[(slice(None),) * axis + (slice(k - 1, k),)]
+    return _squeeze_unless(idx, axis, keepdim and x.ndim > 0).astype(np.int64, copy=False)
+
+
+def _median_np(x, axis, keepdim, ignore_nan):
+    """Kernel of median/nanmedian(dim): the index of the lower median along ``axis``."""
+    idx = _median_index(_as1d(x), axis, ignore_nan)
+    return _squeeze_unless(idx, axis, keepdim and x.ndim > 0).astype(np.int64, copy=False)
 
 
 @tensor_method
@@ -1146,9 +1253,9 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     """Sorted values along ``dim`` and their original indices, a named tuple
     ``(values, indices)``. The sort is always stable (equal elements keep their order)."""
     _check_tensor(input, "sort")
-    xa = input._data
-    axis = _one_axis(dim, xa.ndim)
-    idx = _argsort(_as1d(xa), axis, bool(descending))
+    axis = _one_axis(dim, input._data.ndim)
+    idx = Discrete.apply(input, fn=_sort_np, name="sort", axis=axis,
+                         descending=bool(descending))
     return _tuple_out(_pick(input, idx, axis, True, "SortBackward0", "sort"), out)
 
 
@@ -1156,10 +1263,9 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
 def argsort(input, dim=-1, descending=False, stable=False) -> Tensor:
     """Indices that sort ``input`` along ``dim`` (int64, stable)."""
     _check_tensor(input, "argsort")
-    xa = input._data
-    axis = _one_axis(dim, xa.ndim)
-    return _wrap(_argsort(_as1d(xa), axis, bool(descending)).reshape(xa.shape).astype(
-        np.int64, copy=False))
+    axis = _one_axis(dim, input._data.ndim)
+    return Discrete.apply(input, fn=_sort_np, name="sort", axis=axis,
+                          descending=bool(descending))
 
 
 @tensor_method
@@ -1179,11 +1285,9 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     k = int(k)
     if not 0 <= k <= x1.shape[axis]:
         raise RuntimeError("selected index k out of range")
-    if xa.ndim == 0:                  # as PyTorch: the element itself, for k = 0 or 1
-        idx = np.zeros(1, dtype=np.int64)
-        return _tuple_out(_pick(input, idx, 0, False, "TopkBackward0", "topk"), out)
-    order = _argsort(x1, axis, bool(largest))
-    idx = order[(slice(None),) * axis + (slice(0, k),)]
+    # (a 0-d input gives the element itself, for k = 0 or 1, as PyTorch)
+    idx = Discrete.apply(input, fn=_topk_np, name="topk", k=k, axis=axis,
+                         largest=bool(largest))
     return _tuple_out(_pick(input, idx, axis, True, "TopkBackward0", "topk"), out)
 
 
@@ -1204,8 +1308,8 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, out=None):
     k = int(k)
     if not 1 <= k <= x1.shape[axis]:
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {axis}")
-    order = np.argsort(x1, axis=axis, kind="stable")
-    idx = order[(slice(None),) * axis + (slice(k - 1, k),)]
+    idx = Discrete.apply(input, fn=_kthvalue_np, name="kthvalue", k=k, axis=axis,
+                         keepdim=bool(keepdim))
     return _tuple_out(_pick(input, idx, axis, bool(keepdim), "KthvalueBackward0", "kthvalue"),
                       out)
 
@@ -1230,20 +1334,14 @@ def _median_index(x, axis, ignore_nan):
 def _median(input, dim, keepdim, fn, ignore_nan):
     _check_tensor(input, fn)
     xa = input._data
+    name = "NanmedianBackward0" if ignore_nan else "MedianBackward0"
     if dim is None:
-        if xa.size == 0:
-            value = np.full((), np.nan, dtype=xa.dtype)
-        else:
-            flat = xa.reshape(-1)
-            value = flat[_median_index(flat, 0, ignore_nan)].reshape(())
-        return _Select.apply(input, value=value, axes=None, keepdim=False,
-                             name=("NanmedianBackward0" if ignore_nan else "MedianBackward0"))
+        return _Select.apply(input, kind=fn, axes=None, keepdim=False, name=name)
     axis = _one_axis(dim, xa.ndim)
     _nonempty_dim(xa, axis, "median")
-    x1 = _as1d(xa)
-    idx = _median_index(x1, axis, ignore_nan)
-    return _pick(input, idx, axis, bool(keepdim),
-                 "NanmedianBackward0" if ignore_nan else "MedianBackward0", fn)
+    idx = Discrete.apply(input, fn=_median_np, name=fn, axis=axis, keepdim=bool(keepdim),
+                    ignore_nan=ignore_nan)
+    return _pick(input, idx, axis, bool(keepdim), name, fn)
 
 
 @tensor_method
@@ -1264,15 +1362,10 @@ def nanmedian(input, dim=None, keepdim=False, *, out=None):
     return _out(r, out) if dim is None else _tuple_out(r, out)
 
 
-@tensor_method
-def mode(input, dim=-1, keepdim=False, *, out=None):
-    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and
-    the index of its last occurrence, a named tuple ``(values, indices)``."""
-    _check_tensor(input, "mode")
-    xa = input._data
-    axis = _one_axis(dim, xa.ndim)
-    _nonempty_dim(xa, axis, "mode")
-    x1 = np.moveaxis(_as1d(xa), axis, -1)
+def _mode_np(x, axis, keepdim):
+    """Kernel of mode: the index of the last occurrence of the most frequent value (the
+    smallest among equally frequent ones) along ``axis``."""
+    x1 = np.moveaxis(_as1d(x), axis, -1)
     lead = x1.shape[:-1]
     n = x1.shape[-1]
     x2 = x1.reshape(-1, n)
@@ -1294,6 +1387,19 @@ def mode(input, dim=-1, keepdim=False, *, out=None):
         # stable sort: the run's last element is the value's last occurrence
         idx = order[rows, last[rows, best]].reshape(lead + (1,))
     idx = np.moveaxis(idx, -1, axis)
+    return _squeeze_unless(idx, axis, keepdim and x.ndim > 0).astype(np.int64, copy=False)
+
+
+@tensor_method
+def mode(input, dim=-1, keepdim=False, *, out=None):
+    """The most frequent value along ``dim`` (the smallest among equally frequent ones) and
+    the index of its last occurrence, a named tuple ``(values, indices)``."""
+    _check_tensor(input, "mode")
+    xa = input._data
+    axis = _one_axis(dim, xa.ndim)
+    _nonempty_dim(xa, axis, "mode")
+    idx = Discrete.apply(input, fn=_mode_np, name="mode", axis=axis,
+                         keepdim=bool(keepdim))
     return _tuple_out(_pick(input, idx, axis, bool(keepdim), "ModeBackward0", "mode"), out)
 
 
@@ -1314,6 +1420,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     """The unique elements (sorted), or unique slices along ``dim``; optionally the index of
     each input element in the result (``return_inverse``) and the counts."""
     _check_tensor(input, "unique")
+    _trace_check(_DATA_SHAPE.format("unique"), input)
     xa = input._data
     if dim is None:
         vals, inv, cnt = np.unique(xa.reshape(-1), return_inverse=True, return_counts=True,
@@ -1334,6 +1441,7 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
 def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
     """Collapse runs of equal consecutive elements (or slices along ``dim``)."""
     _check_tensor(input, "unique_consecutive")
+    _trace_check(_DATA_SHAPE.format("unique_consecutive"), input)
     xa = input._data
     if dim is None:
         flat = xa.reshape(-1)
@@ -1364,6 +1472,9 @@ def bincount(input, weights=None, minlength=0) -> Tensor:
     ``weights`` at each value). int64 counts; float weights keep their dtype (others give
     float64)."""
     _check_tensor(input, "bincount")
+    _trace_check(_DATA_SHAPE.format("bincount"), input)
+    if isinstance(weights, Tensor):
+        _trace_check(_DATA_SHAPE.format("bincount"), weights)
     xa = input._data
     if xa.dtype.kind not in "iub" or xa.dtype.kind == "b":
         raise NotImplementedError(f'"bincount_cpu" not implemented for '
@@ -1382,6 +1493,19 @@ def bincount(input, weights=None, minlength=0) -> Tensor:
                  .astype(dt, copy=False))
 
 
+def _histc_np(x, bins, lo, hi):
+    """Kernel of histc: counts in ``bins`` equal bins over [lo, hi] (the data's range when
+    they are equal), in x's dtype."""
+    if lo == hi and x.size:
+        lo, hi = float(np.min(x)), float(np.max(x))
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histc: range of [{lo}, {hi}] is not finite")
+    counts, _ = np.histogram(x[~np.isnan(x)], bins=bins, range=(lo, hi))
+    return counts.astype(x.dtype)
+
+
 @tensor_method
 def histc(input, bins=100, min=0, max=0, *, out=None) -> Tensor:
     """Histogram with ``bins`` equal-width bins over ``[min, max]`` (the data's range when
@@ -1398,15 +1522,7 @@ def histc(input, bins=100, min=0, max=0, *, out=None) -> Tensor:
     lo, hi = float(min), float(max)
     if lo > hi:
         raise RuntimeError("torch.histc: max must be larger than min")
-    if lo == hi and xa.size:
-        lo, hi = float(np.min(xa)), float(np.max(xa))
-    if lo == hi:
-        lo, hi = lo - 1, hi + 1
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise RuntimeError(f"torch.histc: range of [{lo}, {hi}] is not finite")
-    data = xa[~np.isnan(xa)] if xa.dtype.kind == "f" else xa
-    counts, _ = np.histogram(data, bins=bins, range=(lo, hi))
-    return _out(_wrap(counts.astype(xa.dtype)), out)
+    return _out(Discrete.apply(input, fn=_histc_np, name="histc", bins=bins, lo=lo, hi=hi), out)
 
 
 # =======================================================================================

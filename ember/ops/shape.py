@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _dtype
 from .._size import Size
-from .._tensor import _wrap_dim
+from .._tensor import _trace_check, _wrap_dim
 from ._op import Op, Tensor, _mark_view, _wrap, sum_to_shape, tensor_method
 from .elementwise import _cast, _out
 from .index import GetItem
@@ -55,6 +55,7 @@ def _int_arg(v):
     if isinstance(v, (int, np.integer)):
         return int(v)
     if isinstance(v, Tensor) and v._data.size == 1 and v._data.dtype.kind in "iu":
+        _trace_check("int", v)
         return int(v._data.reshape(()))
     raise TypeError(type(v).__name__)
 
@@ -167,6 +168,7 @@ def view(input: Tensor, *shape, dtype=None) -> Tensor:
 
 
 def _view_dtype(input, dt):
+    _trace_check("Tensor.view(dtype), a reinterpretation of its bytes", input)
     arr = input._data
     new = dt.np
     if new.itemsize != arr.itemsize:
@@ -658,6 +660,9 @@ def repeat_interleave(input: Tensor, repeats=None, dim=None, *, output_size=None
 
 
 def _repeat_counts(repeats: Tensor, n):
+    # the counts decide the output's size: ember.onnx cannot trace them
+    _trace_check("the repeats of ember.repeat_interleave(), which decide its output shape",
+                 repeats)
     r = repeats._data
     if r.dtype.kind not in "iu":
         raise RuntimeError(f"repeat_interleave only accept 1D vector as repeat, and it should "
@@ -821,6 +826,8 @@ def tensor_split(input: Tensor, indices_or_sections, dim: int = 0) -> tuple:
             raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be a "
                                f"zero-dimensional or one-dimensional tensor, but got a tensor "
                                f"with {ios._data.ndim} dims")
+        _trace_check("the indices_or_sections tensor of ember.tensor_split(), read as Python "
+                     "ints", ios)
         ios = int(ios._data) if ios._data.ndim == 0 else ios._data.tolist()
     if isinstance(ios, (int, np.integer)):
         k = int(ios)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._dtype import NP_TO_DTYPE
+from .._tensor import _trace_check
 from ..autograd.grad_mode import no_grad
 from ._op import Op, Tensor, _wrap
 
@@ -62,17 +63,22 @@ def _gather_rows(table, idx, rw=None):
 class RowGather(Op):
     """``table[idx] * rw_fwd`` (rows of ``table`` along its first dimension). Backward:
     ``RowScatter`` of the gradient with the weights ``rw_bwd`` (whose own backward uses
-    ``rw_back`` when given, see ``RowScatter``)."""
+    ``rw_back`` when given, see ``RowScatter``).
 
-    def forward(self, table, *, idx, rw_fwd=None, rw_bwd=None, rw_back=False,
+    ``embedding`` passes its index tensor as the second input (not differentiable), so that
+    ``ember.onnx`` sees where the rows come from (a Gather); ops that gather by positions
+    they computed themselves may pass ``idx=`` as a keyword (an array)."""
+
+    def forward(self, table, idx, *, rw_fwd=None, rw_bwd=None, rw_back=False,
                 label="EmbeddingBackward0"):
+        idx = idx.astype(np.intp, copy=False)
         self.idx, self.rw_bwd, self.n, self.label = idx, rw_bwd, table.shape[0], label
-        self.rw_back = rw_back
+        self.rw_back, self.rw_fwd = rw_back, rw_fwd
         return _gather_rows(table, idx, rw_fwd)
 
     def backward(self, grad):
-        return RowScatter.apply(grad, idx=self.idx, n=self.n, rw=self.rw_bwd,
-                                rw_back=self.rw_back)
+        g = RowScatter.apply(grad, idx=self.idx, n=self.n, rw=self.rw_bwd, rw_back=self.rw_back)
+        return (g, None) if len(self.next_functions) == 2 else g
 
     def name(self):
         return self.label
@@ -212,11 +218,14 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
         raise IndexError("index out of range in self")
     idx = idx.astype(np.intp, copy=False)
     if max_norm is not None:
+        _trace_check("embedding with max_norm, which renormalizes the rows it looks up in "
+                     "place", input)
         embedding_renorm_(weight, _wrap(idx), max_norm, norm_type)
     dt = weight._data.dtype
+    # (the gradient's row weights depend on the indices' values: backward only)
     rw = _grad_row_weights(idx, n, padding_idx, scale_grad_by_freq, dt)
     back = _grad_row_weights(idx, n, padding_idx, False, dt) if scale_grad_by_freq else False
-    return RowGather.apply(weight, idx=idx, rw_bwd=rw, rw_back=back)
+    return RowGather.apply(weight, input, rw_bwd=rw, rw_back=back)
 
 
 # ---------------------------------------------------------------------------------------
@@ -298,6 +307,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         offs = np.arange(0, b * m, max(m, 1), dtype=np.int64)
         include_last_offset = False
         idx = input._data.reshape(-1)
+        idx_t = input.reshape(-1)
         psw = per_sample_weights.reshape(-1) if per_sample_weights is not None else None
     elif input._data.ndim == 1:
         if offsets is None:
@@ -305,7 +315,10 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         if offsets._data.ndim != 1:
             raise ValueError("offsets has to be a 1D Tensor")
         idx, psw = input._data, per_sample_weights
+        idx_t = input
         offs = offsets._data
+        _trace_check("the offsets of embedding_bag, read in NumPy to lay out the bags",
+                     offsets)
     else:
         raise ValueError(f"input has to be 1D or 2D Tensor, but got Tensor of dimension "
                          f"{input._data.ndim}")
@@ -325,6 +338,8 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         raise RuntimeError(f"Index {int(bad[0])} of input takes value {int(idx[bad[0]])} "
                            f"which is not in the valid range [0, {n})")
     if max_norm is not None:
+        _trace_check("embedding_bag with max_norm, which renormalizes the rows it looks up "
+                     "in place", input)
         embedding_renorm_(weight, _wrap(idx), max_norm, norm_type)
     if per_sample_weights is not None:
         if mode != "sum":
@@ -346,6 +361,13 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
 
     bag, nb, used = _bag_layout(idx, offs, include_last_offset)
     idx = idx[:used].astype(np.intp, copy=False)
+    if used != idx_t._data.shape[0]:
+        idx_t = idx_t[:used]
+    if mode == "max" or padding_idx is not None:
+        # the positions read ('max') or the weights of the rows (padding) are computed from
+        # the indices' values in NumPy
+        _trace_check(f"embedding_bag with {'max mode' if mode == 'max' else 'padding_idx'}, "
+                     f"which reads the indices in NumPy", input)
     if psw is not None and used != psw.shape[0]:
         psw = psw[:used]
     keep = None if padding_idx is None else idx != padding_idx
@@ -362,7 +384,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                              minlength=nb)
         inv = (1.0 / np.maximum(counts, 1)).astype(dtype)[bag]
         coef = inv if coef is None else coef * inv
-    rows = RowGather.apply(weight, idx=idx, rw_fwd=coef, rw_bwd=_mul(coef, rw_bwd),
+    rows = RowGather.apply(weight, idx_t, rw_fwd=coef, rw_bwd=_mul(coef, rw_bwd),
                            label="EmbeddingBagBackward0")
     if psw is not None:
         rows = rows * psw.unsqueeze(-1)
