@@ -11,9 +11,10 @@ from __future__ import annotations
 from ._export import TrainingMode, default_opset, export, is_in_onnx_export
 from .errors import OnnxExporterError, OnnxImportError, TracingError, UnsupportedOperatorError
 from . import errors  # noqa: F401
+from ._import import OnnxModule  # noqa: F401  (imports onnx only when a model is loaded)
 from . import converters  # noqa: F401  (registers the converters)
 
-__all__ = ["export", "load", "TrainingMode", "is_in_onnx_export", "default_opset",
+__all__ = ["export", "load", "OnnxModule", "TrainingMode", "is_in_onnx_export", "default_opset",
            "OnnxExporterError", "UnsupportedOperatorError", "TracingError", "OnnxImportError"]
 
 

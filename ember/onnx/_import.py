@@ -35,10 +35,17 @@ once:
    ``module.onnx_names`` maps each initializer name to its ``state_dict`` key.
 
 ``forward`` then runs the remaining nodes in order with ember ops: autograd records them,
-so the module trains like any other. It computes exactly what the graph says, whatever
+so the module trains like any other, and ``ember.onnx.export`` can trace it again. Inputs
+are checked against the graph's declared types and ranks (floating inputs are converted to
+the declared float type). It computes exactly what the graph says, whatever
 ``train()``/``eval()`` mode the module is in (Dropout is the identity unless the graph asks
 for training, BatchNormalization uses its running statistics unless its ``training_mode``
 is set).
+
+Pickling (``ember.save(module)``, ``copy.deepcopy``) keeps the graph without the registered
+tensors' data (the module's own parameters and buffers hold it) and rebuilds the plan of
+steps when loaded. Opsets 7 and newer of the default domain are read; other domains
+(``com.microsoft``, ``ai.onnx.ml``) are refused.
 """
 from __future__ import annotations
 
@@ -94,9 +101,9 @@ def load(model, *, dtype=None) -> OnnxModule:
     """
     onnx = _require_onnx()
     proto = _read_model(model, onnx)
-    if dtype is not None:
-        if not isinstance(dtype, _dtype.dtype) or not dtype.is_floating_point:
-            raise TypeError(f"ember.onnx.load: dtype must be a floating ember dtype, got "
+    if dtype is not None and (not isinstance(dtype, _dtype.dtype) or
+                              not dtype.is_floating_point):
+        raise TypeError(f"ember.onnx.load: dtype must be a floating ember dtype, got "
                             f"{dtype!r}")
     _refuse_unsupported(proto, dtype)      # before the checker, which stops at the first
     try:

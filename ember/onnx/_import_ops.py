@@ -558,7 +558,6 @@ def _pool_out(n, k, s, d, b, e, ceil_mode):
 
 def _pad_exact(x, begins, ends_needed, value):
     """Pad (or crop, for negative amounts) the spatial axes of ``x``."""
-    nd = len(begins)
     crop = [slice(None), slice(None)]
     for b, e, n in zip(begins, ends_needed, x.shape[2:]):
         crop.append(slice(max(0, -b), n - max(0, -e)))
@@ -577,9 +576,8 @@ def _check_pool(attrs):
         return "kernel_shape is required"
     if not 1 <= len(k) <= 3:
         return f"{len(k)}-d pooling is not supported (1-d to 3-d are)"
-    if attrs.get("storage_order", 0) and attrs.op_type == "MaxPool":
-        if attrs.wants(1):
-            return "storage_order=1 (column-major indices) is not supported"
+    if attrs.get("storage_order", 0) and attrs.op_type == "MaxPool" and attrs.wants(1):
+        return "storage_order=1 (column-major indices) is not supported"
     return None
 
 
@@ -605,9 +603,8 @@ def max_pool(ins, attrs):
                 zip(x.shape[2:], kernel, strides, dilations, begins, ends)]
         need = [(o - 1) * s + (k - 1) * d + 1 - n - b for o, s, k, d, n, b in
                 zip(outs, strides, kernel, dilations, x.shape[2:], begins)]
-        low = ember.finfo(x.dtype).min if x.dtype.is_floating_point else \
-            ember.iinfo(x.dtype).min
-        xp = _pad_exact(x, begins, need, float("-inf") if x.dtype.is_floating_point else low)
+        fill = float("-inf") if x.dtype.is_floating_point else int(ember.iinfo(x.dtype).min)
+        xp = _pad_exact(x, begins, need, fill)
         res = _MAXPOOL[nd](xp, kernel, strides, 0, dilations, return_indices=want_idx)
         if not want_idx:
             return res
@@ -786,8 +783,9 @@ def dropout(ins, attrs):
         keep = ember.rand_like(x) >= ratio
         y = x * keep.to(x.dtype) / (1.0 - ratio)
         return y, keep
-    if attrs.wants(1):
-        return x, ember.ones_like(x, dtype=ember.bool)
+    if attrs.wants(1):          # nothing dropped; before opset 12 onnxruntime says False
+        fill = ember.ones_like if attrs.opset >= 12 else ember.zeros_like
+        return x, fill(x, dtype=ember.bool)
     return x
 
 
@@ -1011,10 +1009,10 @@ def eye_like(ins, attrs):
 
 @op("Range")
 def range_(ins, attrs):
-    vals = [t if isinstance(t, Tensor) else _const(np.asarray(t)) for t in ins[:3]]
-    dt = vals[0].dtype
+    first = ins[0]
+    dt = first.dtype if isinstance(first, Tensor) else _edtype(_np(first).dtype)
     start, limit, delta = (_scalar(v) for v in ins[:3])
-    n = max(int(math.ceil((limit - start) / delta)), 0)
+    n = max(math.ceil((limit - start) / delta), 0)
     if dt.is_floating_point:            # start + i * delta, in the tensors' type
         steps = np.arange(n, dtype=dt.np) * np.asarray(delta, dt.np) + np.asarray(start, dt.np)
         return _const(steps.astype(dt.np))

@@ -7,6 +7,7 @@ import io
 
 import numpy as np
 import pytest
+from oracle import requires_torch, torch
 
 import ember
 from ember import nn
@@ -36,7 +37,7 @@ def _info(name, arr):
                                          list(arr.shape))
 
 
-def make_model(nodes, inputs, initializers=(), outputs=None, opset=17, value_infos=None):
+def make_model(nodes, inputs, initializers=(), outputs=None, opset=17):
     """A checked ModelProto. ``inputs``/``initializers``: lists of (name, array); outputs:
     names (types from shape inference, or else from running onnxruntime on ``inputs``) --
     by default the last node's outputs."""
@@ -163,6 +164,10 @@ CASES = [case(op, [x34]) for op in UNARY] + [
     case("Xor", [x34 > 0, rnd(4) > 0]),
     case("BitShift", [np.array([1, 8, 16], np.uint8), np.array([1, 2, 3], np.uint8)],
          {"direction": "RIGHT"}),
+    *[case(op, [ints(3, 4, lo=-50, hi=50, dtype=np.int32), ints(4, lo=-50, hi=50,
+                                                                dtype=np.int32)], opset=18)
+      for op in ("BitwiseAnd", "BitwiseOr", "BitwiseXor")],
+    case("BitwiseNot", [ints(3, 4, lo=0, hi=200, dtype=np.uint8)], opset=18),
     case("Where", [x34 > 0, x34, rnd(4)]),
     case("Max", [x34, rnd(4), rnd(3, 1)]), case("Min", [x34, rnd(4)]),
     case("Sum", [x34, rnd(4), rnd(3, 1)]), case("Mean", [x34, rnd(4)]),
@@ -288,6 +293,7 @@ CASES = [case(op, [x34]) for op in UNARY] + [
     case("LRN", [rnd(2, 6, 4, 5)], {"size": 3, "alpha": 0.01, "beta": 0.6, "bias": 1.5}),
     case("LRN", [rnd(2, 6, 4, 5)], {"size": 5}, id="LRN-5"),
     case("Dropout", [x34]), case("Dropout", [x34], n_out=2, id="Dropout-mask"),
+    case("Dropout", [x34], {"ratio": 0.3}, opset=10, n_out=2),
     # shapes
     case("Reshape", [x2345, Init(i64(0, -1, 5))]),
     case("Reshape", [x2345, Init(i64(2, 0, 20))], id="Reshape-zero-copies"),
@@ -351,6 +357,7 @@ CASES = [case(op, [x34]) for op in UNARY] + [
     case("ScatterElements", [x34, i64([0, 2], [1, 3], [3, 0]), rnd(3, 2)], {"axis": 1}),
     case("ScatterElements", [x34, i64([0, 1], [1, 3], [3, 0]), rnd(3, 2)],
          {"axis": 1, "reduction": "add"}, id="ScatterElements-add"),
+    case("Scatter", [x34, i64([0, 2], [1, 3], [3, 0]), rnd(3, 2)], {"axis": 1}, opset=10),
     case("ScatterND", [x34, i64([1], [0]), rnd(2, 4)]),
     case("ScatterND", [x34, i64([1, 2], [0, 0]), rnd(2)], {"reduction": "add"},
          opset=16, id="ScatterND-add"),
@@ -363,6 +370,7 @@ CASES = [case(op, [x34]) for op in UNARY] + [
          {"axis": 1, "select_last_index": 1}, id="ArgMax-last"),
     case("TopK", [x2345, Init(i64(3))], {"axis": 2}, n_out=2),
     case("TopK", [x2345, Init(i64(2))], {"largest": 0}, n_out=2, id="TopK-smallest"),
+    case("TopK", [x2345], {"k": 3, "axis": 1}, opset=9, n_out=2),
     case("CumSum", [x34, Init(np.int64(1))]),
     case("CumSum", [x34, Init(np.int64(0))], {"exclusive": 1, "reverse": 1},
          id="CumSum-exclusive-reverse"),
@@ -447,6 +455,7 @@ CASES = [case(op, [x34]) for op in UNARY] + [
          opset=10, id="Resize-opset10"),
     case("Upsample", [img, Init(np.array([1, 1, 2, 3], np.float32))], {"mode": "nearest"},
          opset=9),
+    case("Upsample", [img], {"mode": "nearest", "scales": [1.0, 1.0, 2.0, 2.0]}, opset=7),
     case("Upsample", [img, Init(np.array([1, 1, 2, 2], np.float32))], {"mode": "linear"},
          opset=9, id="Upsample-linear"),
     # quantization
@@ -706,8 +715,8 @@ def test_zoo_cnn_names_and_kinds():
     assert m.input_names == ["input"] and m.output_names == ["probs"] and m.opset == 13
     text = repr(m)
     for piece in ("opset=13", "producer='pytorch'", "input: float32[N, 3, 16, 16]",
-                  "probs: float32[N, 10]", "Conv×2", "(conv1): OnnxScope(weight: "
-                  "Parameter[8, 3, 3, 3], bias: Parameter[8])",
+                  "probs: float32[N, 10]", "Conv×2",
+                  "(conv1): OnnxScope(weight: Parameter[8, 3, 3, 3], bias: Parameter[8])",
                   "running_mean: buffer(float32)[8]"):
         assert piece in text, (piece, text)
 
@@ -780,7 +789,7 @@ def test_whole_module_save_load_and_deepcopy(tmp_path):
     assert twin.fc.weight is not m.fc.weight
     with ember.no_grad():
         twin.fc.weight.mul_(2)
-    assert not np.allclose(twin(x).numpy(), m(x).detach().numpy())
+    assert not np.allclose(twin(x).detach().numpy(), m(x).detach().numpy())
 
 
 def test_state_dict_round_trip_with_ember_save(tmp_path):
@@ -826,6 +835,26 @@ def test_accepts_path_bytes_file_and_proto(tmp_path):
         ember.onnx.load(b"not a model")
 
 
+def test_external_data_and_initializers_listed_as_inputs(tmp_path):
+    """Weights in an external data file next to the model; initializers also declared as
+    graph inputs (IR version 3 style) are weights, not forward inputs."""
+    model = zoo_cnn()
+    x = ember.from_numpy(rnd(2, 3, 16, 16))
+    expected = ember.onnx.load(model)(x).detach().numpy()
+    path = tmp_path / "external.onnx"
+    listed = type(model)()
+    listed.CopyFrom(model)
+    onnx.save_model(model, str(path), save_as_external_data=True,
+                    all_tensors_to_one_file=True, location="weights.bin", size_threshold=0)
+    assert (tmp_path / "weights.bin").exists()
+    np.testing.assert_array_equal(ember.onnx.load(path)(x).detach().numpy(), expected)
+    listed.graph.input.extend(_info(t.name, numpy_helper.to_array(t))
+                              for t in listed.graph.initializer)
+    m = ember.onnx.load(listed)
+    assert m.input_names == ["input"]
+    np.testing.assert_array_equal(m(x).detach().numpy(), expected)
+
+
 def test_inputs_by_position_and_name_several_outputs():
     nodes = [helper.make_node("Add", ["a.0", "b"], ["s"]),
              helper.make_node("Mul", ["a.0", "b"], ["p"])]
@@ -834,6 +863,7 @@ def test_inputs_by_position_and_name_several_outputs():
     a, b = ember.randn(3), ember.randn(3)
     s, p = m(a, b)
     np.testing.assert_allclose(s.numpy(), (a + b).numpy())
+    np.testing.assert_allclose(p.numpy(), (a * b).numpy())
     for out in (m(a, b=b), m(b=b, **{"a.0": a}), m(b=b, a_0=a)):
         np.testing.assert_allclose(out[1].numpy(), (a * b).numpy())
     with pytest.raises(TypeError, match="missing input"):
@@ -857,6 +887,7 @@ def test_graph_output_that_is_an_input_or_initializer():
     m = ember.onnx.load(model)
     x = ember.randn(2)
     y, x2, w = m(x)
+    np.testing.assert_array_equal(y.numpy(), x.numpy())
     assert x2 is x
     np.testing.assert_array_equal(w.detach().numpy(), m.w.detach().numpy())
 
@@ -1093,3 +1124,86 @@ def test_imported_zoo_cnn_reexports(tmp_path):
     again = tmp_path / "again.onnx"
     ember.onnx.export(m, x, str(again))
     np.testing.assert_allclose(run_onnx(again, x)[0], run_onnx(model, x)[0], atol=1e-4)
+
+
+# ---------------------------------------------------------------------------------------
+# models written by PyTorch's exporter
+
+def _torch_models():
+    tnn = torch.nn
+
+    class Recurrent(tnn.Module):
+        def __init__(self, kind):
+            super().__init__()
+            self.rnn = getattr(tnn, kind)(5, 7, num_layers=2, bidirectional=True,
+                                          batch_first=True)
+            self.fc = tnn.Linear(14, 3)
+
+        def forward(self, x):
+            return self.fc(self.rnn(x)[0][:, -1])
+
+    class Attention(tnn.Module):
+        def __init__(self, d=16, heads=4):
+            super().__init__()
+            self.emb = tnn.Embedding(10, d)
+            self.qkv, self.out, self.norm = tnn.Linear(d, 3 * d), tnn.Linear(d, d), \
+                tnn.LayerNorm(d)
+            self.ff = tnn.Sequential(tnn.Linear(d, 32), tnn.GELU(), tnn.Linear(32, d))
+            self.heads = heads
+
+        def forward(self, tokens):
+            x = self.emb(tokens)
+            b, t, d = x.shape
+            q, k, v = (z.view(b, t, self.heads, d // self.heads).transpose(1, 2)
+                       for z in self.qkv(x).chunk(3, -1))
+            att = (q @ k.transpose(-2, -1)) / (d // self.heads) ** 0.5
+            mask = torch.triu(torch.ones(t, t, dtype=torch.bool), 1)
+            att = att.masked_fill(mask, float("-inf")).softmax(-1)
+            x = self.norm(x + self.out((att @ v).transpose(1, 2).reshape(b, t, d)))
+            return x + self.ff(x)
+
+    cnn = tnn.Sequential(
+        tnn.Conv2d(3, 8, 3, padding=1), tnn.BatchNorm2d(8), tnn.ReLU(),
+        tnn.MaxPool2d(2, ceil_mode=True), tnn.Conv2d(8, 8, 3, groups=2, padding=2, dilation=2),
+        tnn.Hardswish(), tnn.Upsample(scale_factor=2, mode="bilinear"),
+        tnn.AdaptiveAvgPool2d(1), tnn.Flatten(), tnn.Linear(8, 4))
+    deconv = tnn.Sequential(
+        tnn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1),
+        tnn.InstanceNorm2d(4, affine=True), tnn.LeakyReLU(0.1), tnn.GroupNorm(2, 4),
+        tnn.PixelShuffle(2), tnn.Sigmoid())
+    return {
+        "cnn": (cnn, lambda b: torch.randn(b, 3, 15, 15)),
+        "deconv": (deconv, lambda b: torch.randn(b, 3, 5, 5)),
+        "lstm": (Recurrent("LSTM"), lambda b: torch.randn(b, 6, 5)),
+        "gru": (Recurrent("GRU"), lambda b: torch.randn(b, 6, 5)),
+        "attention": (Attention(), lambda b: torch.randint(0, 10, (b, b + 3))),
+    }
+
+
+@requires_torch
+@pytest.mark.parametrize("name", ["cnn", "deconv", "lstm", "gru", "attention"])
+@pytest.mark.parametrize("opset", [14, 17])
+def test_pytorch_exported_models(name, opset):
+    """Files from torch.onnx.export (the TorchScript exporter, with its Shape/Gather/Concat
+    shape arithmetic and dynamic axes) import and match PyTorch, at two batch sizes (and
+    sequence lengths), and train."""
+    import warnings
+    torch.manual_seed(0)
+    model, make = _torch_models()[name]
+    model.eval()
+    f = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (make(2),), f, dynamo=False, opset_version=opset,
+                          input_names=["x"], dynamic_axes={"x": {0: "b", 1: "t"}}
+                          if name == "attention" else {"x": {0: "b"}})
+    imported = ember.onnx.load(f.getvalue())
+    for batch in (2, 3):
+        x = make(batch)
+        with torch.no_grad():
+            expected = model(x).numpy()
+        got = imported(ember.from_numpy(x.numpy()))
+        np.testing.assert_allclose(got.detach().numpy(), expected, atol=1e-5, rtol=1e-4)
+    got.pow(2).mean().backward()
+    grads = [p.grad for p in imported.parameters()]
+    assert grads and all(g is not None for g in grads)
