@@ -2366,48 +2366,40 @@ _Isreal = _predicate_op("isreal", _isreal_np, 1)
 _Signbit = _predicate_op("signbit", _signbit_np, 1)
 
 
-def isnan(input) -> Tensor:
-    """True where the element is nan."""
-    return _Isnan._apply1(input)
+def _predicate_function(name, op, doc, complex_error=None, with_out=False):
+    """The public function ``name`` applying the one-input Predicate ``op``; complex inputs
+    raise ``complex_error`` when given; ``with_out``: it takes PyTorch's ``out=``."""
+    def check(input):
+        if complex_error is not None and input._data.dtype.kind == "c":
+            raise RuntimeError(complex_error)
+
+    if with_out:
+        def fn(input, *, out=None):
+            check(input)
+            r = op._apply1(input)
+            return r if out is None else _out(r, out)
+    else:
+        def fn(input):
+            check(input)
+            return op._apply1(input)
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return fn
 
 
-def isinf(input) -> Tensor:
-    """True where the element is +inf or -inf."""
-    return _Isinf._apply1(input)
-
-
-def isposinf(input, *, out=None) -> Tensor:
-    """True where the element is +inf."""
-    if input._data.dtype.kind == "c":
-        raise RuntimeError("isposinf does not support complex inputs.")
-    r = _Isposinf._apply1(input)
-    return r if out is None else _out(r, out)
-
-
-def isneginf(input, *, out=None) -> Tensor:
-    """True where the element is -inf."""
-    if input._data.dtype.kind == "c":
-        raise RuntimeError("isneginf does not support complex inputs.")
-    r = _Isneginf._apply1(input)
-    return r if out is None else _out(r, out)
-
-
-def isfinite(input) -> Tensor:
-    """True where the element is neither inf nor nan."""
-    return _Isfinite._apply1(input)
-
-
-def isreal(input) -> Tensor:
-    """True where the element has no imaginary part (always, for real dtypes)."""
-    return _Isreal._apply1(input)
-
-
-def signbit(input, *, out=None) -> Tensor:
-    """True where the sign bit is set (also for -0.0)."""
-    if input._data.dtype.kind == "c":
-        raise RuntimeError("signbit is not implemented for complex tensors.")
-    r = _Signbit._apply1(input)
-    return r if out is None else _out(r, out)
+isnan = _predicate_function("isnan", _Isnan, "True where the element is nan.")
+isinf = _predicate_function("isinf", _Isinf, "True where the element is +inf or -inf.")
+isposinf = _predicate_function("isposinf", _Isposinf, "True where the element is +inf.",
+                               "isposinf does not support complex inputs.", with_out=True)
+isneginf = _predicate_function("isneginf", _Isneginf, "True where the element is -inf.",
+                               "isneginf does not support complex inputs.", with_out=True)
+isfinite = _predicate_function("isfinite", _Isfinite,
+                               "True where the element is neither inf nor nan.")
+isreal = _predicate_function("isreal", _Isreal, "True where the element has no imaginary "
+                             "part (always, for real dtypes).")
+signbit = _predicate_function("signbit", _Signbit, "True where the sign bit is set (also for "
+                              "-0.0).", "signbit is not implemented for complex tensors.",
+                              with_out=True)
 
 
 _export(isnan, isinf, isposinf, isneginf, isfinite, isreal, signbit)

@@ -705,13 +705,14 @@ def narrow(input: Tensor, dim: int, start, length: int) -> Tensor:
     if not -n <= start <= n:
         raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but "
                          f"got {start})")
-    if start < 0:
-        start += n
     if length < 0:
         raise RuntimeError("narrow(): length must be non-negative.")
-    if start + length > n:
-        raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
-    idx = (slice(None),) * d + (slice(start, start + length),)
+    if (start + n if start < 0 else start) + length > n:
+        raise RuntimeError(f"start ({start + n if start < 0 else start}) + length ({length}) "
+                           f"exceeds dimension size ({n}).")
+    # a negative start stays counted from the end (so an ONNX export follows a dynamic size)
+    stop = start + length if start >= 0 or start + length < 0 else None
+    idx = (slice(None),) * d + (slice(start, stop),)
     return Slice.apply(input, index=idx, basic=True)
 
 
@@ -733,7 +734,7 @@ def select(input: Tensor, dim: int, index) -> Tensor:
     if not -n <= i < n:
         raise IndexError(f"select(): index {i} out of range for tensor of size "
                          f"{list(input._data.shape)} at dimension {d}")
-    idx = (slice(None),) * d + (i + n if i < 0 else i,)
+    idx = (slice(None),) * d + (i,)       # (negative: from the end, for ember.onnx too)
     return Select.apply(input, index=idx, basic=True)
 
 
