@@ -10,6 +10,8 @@
   applied per output channel. Only initializers that are not also graph inputs take part
   (with ``keep_initializers_as_inputs`` or ``export_params=False`` the user may feed other
   values at run time, which a folded graph would ignore).
+* ``remove_identities``: an ``Identity`` node (``clone``, ``contiguous``, an identity
+  permute) whose output is not a graph output is removed, its readers reading its input.
 * ``remove_dead``: drop what no graph output depends on (nodes whose results are unused
   and initializers no node reads).
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["fold_conv_batchnorm", "optimize", "remove_dead"]
+__all__ = ["fold_conv_batchnorm", "optimize", "remove_dead", "remove_identities"]
 
 
 def remove_dead(graph, keep: set) -> None:
@@ -132,8 +134,27 @@ def fold_conv_batchnorm(graph, keep: set = frozenset()) -> int:
     return len(folded)
 
 
+def remove_identities(graph, keep: set = frozenset()) -> int:
+    """Bypass the Identity nodes whose output is not a graph output; returns how many."""
+    outputs = set(keep) | {o.name for o in graph.output}
+    alias, kept = {}, []
+    for node in graph.node:
+        for i, name in enumerate(node.input):
+            if name in alias:
+                node.input[i] = alias[name]
+        if node.op_type == "Identity" and node.output[0] not in outputs:
+            alias[node.output[0]] = node.input[0]
+        else:
+            kept.append(node)
+    if alias:
+        del graph.node[:]
+        graph.node.extend(kept)
+    return len(alias)
+
+
 def optimize(graph, fold_constants: bool = True, keep: set = frozenset()) -> None:
     """Run the graph passes (see the module docstring)."""
     if fold_constants:
         fold_conv_batchnorm(graph, keep)
+    remove_identities(graph, keep)
     remove_dead(graph, keep)

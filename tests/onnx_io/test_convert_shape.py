@@ -117,7 +117,8 @@ def test_op_forms(tmp_path):
     assert ops(circular, (2, 3)) == ["Pad"]                               # mode "wrap", 19+
     assert ops(circular, (2, 3), opset=18) == ["Gather"]
     assert ops(lambda x: F.pad(x, (1, 1), mode="reflect"), (2, 3), opset=13) == ["Pad"]
-    assert ops(lambda x: x.clone(), (2, 3)) == ["Identity"]
+    assert ops(lambda x: x.clone(), (2, 3)) == ["Identity"]              # a graph output
+    assert ops(lambda x: x.contiguous().clone().exp(), (2, 3)) == ["Exp"]  # bypassed
 
 
 def test_bool_ops(tmp_path):
