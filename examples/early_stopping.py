@@ -18,40 +18,19 @@ The pieces, as in the PyTorch courses:
 It prints each epoch's losses, then ``stopped early at epoch N`` or ``ran all epochs``,
 ``best validation loss: X (epoch K)``, the validation loss measured again after
 restoring the best weights (equal to X), and the test accuracy of the restored model.
+Reading MNIST, the common options and the train/evaluate loops (``train_one_epoch``,
+``evaluate``) come from ``mnist_common.py`` next to this script.
 """
-import argparse
 import copy
-import os
 import time
 
 import ember
 import ember.nn.functional as F
 from ember import nn
-from ember.utils.data import DataLoader, TensorDataset, random_split
-from ember.vision import datasets
+from ember.utils.data import DataLoader, random_split
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_ROOT = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081   # of the training images' pixels in [0, 1]
-
-
-def load_mnist(root, train, limit=None):
-    """One MNIST split as a ``TensorDataset`` of normalised ``1 x 28 x 28`` float images and
-    int64 labels, keeping the first ``limit`` samples.
-
-    ``datasets.MNIST`` reads the IDX files (from ``root/MNIST/raw/``, ``root/mnist/`` or
-    ``root``) into ``.data`` (uint8, N x 28 x 28) and ``.targets``. They are normalised here
-    in one go, which is what ``transforms.Compose([ToTensor(), Normalize((0.1307,),
-    (0.3081,))])`` would do image by image: slicing a tensor per sample is much cheaper
-    than a transform per sample.
-    """
-    try:
-        mnist = datasets.MNIST(root, train=train)
-    except RuntimeError as e:       # the files are not there; the message says where it looked
-        raise SystemExit(f"{e}\nSet --root to the folder that holds them.") from None
-    images, labels = mnist.data[:limit], mnist.targets[:limit]
-    x = (images.float().div(255).unsqueeze(1) - MNIST_MEAN) / MNIST_STD
-    return TensorDataset(x, labels)
+# isort: split
+from mnist_common import evaluate, load_mnist, mnist_parser, train_one_epoch
 
 
 class MLP(nn.Module):
@@ -68,38 +47,9 @@ class MLP(nn.Module):
         return self.fc3(x)
 
 
-def train_one_epoch(model, loader, optimizer, loss_fn):
-    """One pass over ``loader``; returns the mean training loss."""
-    model.train()
-    total = 0.0
-    for data, target in loader:
-        optimizer.zero_grad()
-        loss = loss_fn(model(data), target)
-        loss.backward()
-        optimizer.step()
-        total += loss.item() * len(data)
-    return total / len(loader.dataset)
-
-
-def evaluate(model, loader, loss_fn):
-    """Mean loss and accuracy over ``loader``, in eval mode and without a graph."""
-    model.eval()
-    total, correct = 0.0, 0
-    with ember.no_grad():
-        for data, target in loader:
-            output = model(data)
-            total += loss_fn(output, target).item() * len(data)
-            correct += (output.argmax(1) == target).sum().item()
-    n = len(loader.dataset)
-    return total / n, correct / n
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default=DEFAULT_ROOT,
-                        help="folder holding MNIST/raw/ or mnist/ (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=None,
-                        help="the most epochs to run (default 30; --quick: 15)")
+    parser = mnist_parser(__doc__, epochs=30, quick_epochs=15, quick_limit=600, seed=0,
+                          epochs_help="the most epochs to run")
     parser.add_argument("--patience", type=int, default=3,
                         help="epochs without improvement before stopping (default: 3)")
     parser.add_argument("--min-delta", type=float, default=0.0,
@@ -107,18 +57,8 @@ def main():
                              "than this (default: 0)")
     parser.add_argument("--val-fraction", type=float, default=0.2,
                         help="share of the training set held out for validation")
-    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate")
-    parser.add_argument("--limit", type=int, default=None,
-                        help="use only the first N train and test samples "
-                             "(default: all; --quick: 600)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="tiny settings for the tests")
     args = parser.parse_args()
-    if args.epochs is None:
-        args.epochs = 15 if args.quick else 30
-    if args.limit is None and args.quick:
-        args.limit = 600
 
     ember.manual_seed(args.seed)
     full_train = load_mnist(args.root, train=True, limit=args.limit)

@@ -18,9 +18,9 @@ images, and how well the mean generated image matches the mean real one (a corre
 near 0 at the start, near 1 once G has learned where the ink goes); it writes an 8x8 grid
 of samples from a fixed batch of noise to ``--out/samples_epoch_NNN.png`` with
 ``ember.vision.utils.save_image`` (which needs Pillow; without it the grid is saved as a
-tensor with ``ember.save``).
+tensor with ``ember.save``). Reading MNIST and the options the MNIST examples share come
+from ``mnist_common.py`` next to this script.
 """
-import argparse
 import math
 import os
 import time
@@ -28,22 +28,17 @@ import time
 import ember
 from ember import nn
 from ember.utils.data import DataLoader, TensorDataset
-from ember.vision import datasets
 from ember.vision.utils import make_grid, save_image
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_ROOT = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
+# isort: split
+from mnist_common import mnist_parser, read_mnist
 
 
 def load_mnist_images(root, limit=None):
     """The first ``limit`` MNIST training images as a ``TensorDataset`` of ``784``-long
     float vectors scaled to [-1, 1] (the range of the generator's ``Tanh``); the labels are
-    not needed. ``datasets.MNIST`` finds the files in ``root/MNIST/raw/``, ``root/mnist/``
-    or ``root``."""
-    try:
-        images = datasets.MNIST(root, train=True).data[:limit]     # uint8, N x 28 x 28
-    except RuntimeError as e:       # the files are not there; the message says where it looked
-        raise SystemExit(f"{e}\nSet --root to the folder that holds them.") from None
+    not needed."""
+    images = read_mnist(root, train=True).data[:limit]            # uint8, N x 28 x 28
     x = images.float().div(255).mul(2).sub(1)                      # [0, 255] -> [-1, 1]
     return TensorDataset(x.flatten(1))
 
@@ -98,25 +93,13 @@ def save_samples(images, path):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default=DEFAULT_ROOT,
-                        help="folder holding MNIST/raw/ or mnist/ (default: %(default)s)")
+    parser = mnist_parser(__doc__, epochs=10, quick_epochs=3, quick_limit=600, seed=0,
+                          limit_of="training images")
     parser.add_argument("--out", default="gan_out",
                         help="folder for the sample grids (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=None, help="default 10 (--quick: 3)")
-    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-4, help="Adam learning rate of D and G")
     parser.add_argument("--latent-dim", type=int, default=64)
-    parser.add_argument("--limit", type=int, default=None,
-                        help="use only the first N training images (default: all; "
-                             "--quick: 600)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="tiny settings for the tests")
     args = parser.parse_args()
-    if args.epochs is None:
-        args.epochs = 3 if args.quick else 10
-    if args.limit is None and args.quick:
-        args.limit = 600
 
     ember.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)

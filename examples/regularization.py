@@ -17,38 +17,18 @@ fits it perfectly and tests worse), hence the default ``--limit 5000``.
     python examples/regularization.py                  # 20 epochs on 5,000 images, 4 runs
     python examples/regularization.py --limit 0        # all of MNIST
     python examples/regularization.py --quick          # 600 images (the tests)
+
+Reading MNIST, the common options and the train/evaluate loops (``train_one_epoch``,
+``evaluate``) come from ``mnist_common.py`` next to this script.
 """
-import argparse
-import os
 import time
 
 import ember
 from ember import nn
-from ember.utils.data import DataLoader, TensorDataset
-from ember.vision import datasets
+from ember.utils.data import DataLoader
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_ROOT = os.path.normpath(os.path.join(REPO, "..", "shared", "data"))
-MNIST_MEAN, MNIST_STD = 0.1307, 0.3081   # of the training images' pixels in [0, 1]
-
-
-def load_mnist(root, train, limit=None):
-    """One MNIST split as a ``TensorDataset`` of normalised ``1 x 28 x 28`` float images and
-    int64 labels, keeping the first ``limit`` samples.
-
-    ``datasets.MNIST`` reads the IDX files (from ``root/MNIST/raw/``, ``root/mnist/`` or
-    ``root``) into ``.data`` (uint8, N x 28 x 28) and ``.targets``. They are normalised here
-    in one go, which is what ``transforms.Compose([ToTensor(), Normalize((0.1307,),
-    (0.3081,))])`` would do image by image: slicing a tensor per sample is much cheaper
-    than a transform per sample.
-    """
-    try:
-        mnist = datasets.MNIST(root, train=train)
-    except RuntimeError as e:       # the files are not there; the message says where it looked
-        raise SystemExit(f"{e}\nSet --root to the folder that holds them.") from None
-    images, labels = mnist.data[:limit], mnist.targets[:limit]
-    x = (images.float().div(255).unsqueeze(1) - MNIST_MEAN) / MNIST_STD
-    return TensorDataset(x, labels)
+# isort: split
+from mnist_common import evaluate, load_mnist, mnist_parser, train_one_epoch
 
 
 def make_mlp(dropout, hidden=512):
@@ -70,15 +50,6 @@ def weight_norm(model):
     return squares.sqrt().item()
 
 
-def accuracy(model, loader):
-    model.eval()                       # dropout off
-    correct = 0
-    with ember.no_grad():
-        for data, target in loader:
-            correct += (model(data).argmax(1) == target).sum().item()
-    return correct / len(loader.dataset)
-
-
 def run(name, dropout, weight_decay, args, train_set, test_set):
     """Train one configuration from the shared seed; returns (train acc, test acc, norm)."""
     ember.manual_seed(args.seed)        # same initial weights and dropout masks stream
@@ -90,43 +61,26 @@ def run(name, dropout, weight_decay, args, train_set, test_set):
                               generator=ember.Generator().manual_seed(args.seed))
     start = time.perf_counter()
     for _ in range(args.epochs):
-        model.train()                   # dropout on
-        for data, target in train_loader:
-            optimizer.zero_grad()
-            loss = loss_fn(model(data), target)
-            loss.backward()
-            optimizer.step()
-    eval_train = DataLoader(train_set, batch_size=1000)
-    eval_test = DataLoader(test_set, batch_size=1000)
-    result = accuracy(model, eval_train), accuracy(model, eval_test), weight_norm(model)
-    print(f"{name:<28s} train accuracy {result[0]:.4f}, test accuracy {result[1]:.4f}, "
-          f"weight norm {result[2]:.4f} ({time.perf_counter() - start:.1f} s)")
-    return result
+        train_one_epoch(model, train_loader, optimizer, loss_fn)    # in train mode: dropout on
+    # evaluate() switches to eval mode, dropout off; of (loss, accuracy) only the accuracy
+    _, train_acc = evaluate(model, DataLoader(train_set, batch_size=1000), loss_fn)
+    _, test_acc = evaluate(model, DataLoader(test_set, batch_size=1000), loss_fn)
+    norm = weight_norm(model)
+    print(f"{name:<28s} train accuracy {train_acc:.4f}, test accuracy {test_acc:.4f}, "
+          f"weight norm {norm:.4f} ({time.perf_counter() - start:.1f} s)")
+    return train_acc, test_acc, norm
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--root", default=DEFAULT_ROOT,
-                        help="folder holding MNIST/raw/ or mnist/ (default: %(default)s)")
-    parser.add_argument("--epochs", type=int, default=None, help="default 20 (--quick: 10)")
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser = mnist_parser(__doc__, epochs=20, quick_epochs=10, limit=5000, quick_limit=600,
+                          seed=0)
     parser.add_argument("--lr", type=float, default=0.02, help="SGD learning rate")
     parser.add_argument("--weight-decay", type=float, default=5e-3)
     parser.add_argument("--dropout", type=float, default=0.5)
-    parser.add_argument("--limit", type=int, default=None,
-                        help="use only the first N train and test samples; 0: all "
-                             "(default: 5000; --quick: 600)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--quick", action="store_true", help="tiny settings for the tests")
-    args = parser.parse_args()
-    if args.epochs is None:
-        args.epochs = 10 if args.quick else 20
-    if args.limit is None:
-        args.limit = 600 if args.quick else 5000
-    limit = args.limit or None          # 0 means all
+    args = parser.parse_args()     # --limit 0 (all of MNIST) comes back as None
 
-    train_set = load_mnist(args.root, train=True, limit=limit)
-    test_set = load_mnist(args.root, train=False, limit=limit)
+    train_set = load_mnist(args.root, train=True, limit=args.limit)
+    test_set = load_mnist(args.root, train=False, limit=args.limit)
     print(f"{len(train_set)} training and {len(test_set)} test images from {args.root}; "
           f"{args.epochs} epochs, weight_decay={args.weight_decay}, dropout={args.dropout}")
     configs = [
