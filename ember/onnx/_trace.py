@@ -20,7 +20,8 @@ What a trace cannot see is refused rather than silently frozen into the graph:
 
 Tensors that are not produced by a traced op are constants: parameters and buffers (named
 by their ``state_dict`` keys) and whatever the model creates (``ember.zeros(...)``). An op
-whose tensor inputs are all constants is folded: its outputs are constants too.
+whose tensor inputs are all constants is folded: its outputs are constants too (except the
+ops that take an output size, ``_SIZED``).
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import no_grad
 from ..nn.modules import module as _module
 from ..ops._op import Op, _mark_view
+from ..ops.shape import Expand, Repeat, Reshape
 from .errors import OnnxExporterError, TracingError
 
 __all__ = ["Value", "Node", "Tracer", "compare_traces", "user_frame"]
@@ -109,6 +111,11 @@ def user_frame(skip_ember=True) -> str:
 
 
 _ACTIVE: list = [None]        # the Tracer recording now, if any
+
+# Ops whose output size is a parameter (``w.expand(x.size(0), -1)``): on constants they are
+# still recorded rather than folded, because the size may follow a dynamic axis, which only
+# a node can express (a folded constant would have the example's size).
+_SIZED = (Reshape, Expand, Repeat)
 
 
 def _traced_apply(cls, *inputs, **params):
@@ -198,7 +205,7 @@ class Tracer:
         ins = [self._convert_input(x) for x in inputs]
         kw = {k: self._convert_input(p) for k, p in params.items()}
         traced = any(_has_traced(x) for x in ins) or any(_has_traced(p) for p in kw.values())
-        if not traced and self.fold:
+        if not traced and self.fold and not isinstance(op, _SIZED):
             for o in outs:                           # folded: the outputs are constants
                 self.value(o)
             return

@@ -13,6 +13,14 @@ its ordinary backward is NumPy on the saved probabilities::
 When the backward itself is recorded (``create_graph=True``), the same formulas run in ember
 operations on probabilities recomputed from ``q`` and ``k``, so double backward works.
 
+Masks reach the primitive as tensor inputs, so that the ONNX tracer sees where they come
+from (a mask that is an input of an exported model stays an input of the graph): ``mask``, an
+additive float mask (it gets a gradient), and ``blocked``, a bool mask (True: the key is
+excluded; no gradient). Where several masks meet (a bool ``attn_mask`` negated, an attention
+mask and a key padding mask combined, a column appended for ``bias_k`` or
+``add_zero_attn``) they are combined with ember ops, which record like any other; only the
+causal mask is a parameter (``causal=True``), built inside the op from the scores' shape.
+
 Rows whose keys are all masked: ``scaled_dot_product_attention`` (like PyTorch 2.13, all
 backends) returns zeros for them and passes no gradient; MultiheadAttention with
 ``need_weights=True`` uses a plain softmax (PyTorch's ``bmm``/``softmax`` path) and gives NaN.
@@ -69,17 +77,22 @@ def _size(shape) -> str:
 class _Attention(Op):
     """``softmax(q @ k^T * scale + mask) @ v`` (with optional dropout) as one node.
 
-    Inputs: ``q (..., L, E)``, ``k (..., S, E)``, ``v (..., S, Ev)`` and, in the subclass
-    with a float mask, ``mask`` (broadcastable to ``(..., L, S)``, added to the scores; it
-    receives ``dS`` as its gradient). Parameters: ``blocked`` (a bool array broadcastable to
-    the scores, True where a key is excluded, or None), ``scale``, ``dropout_p``, ``safe``
-    (fully masked rows give 0 rather than NaN).
+    Inputs: ``q (..., L, E)``, ``k (..., S, E)``, ``v (..., S, Ev)``, then two optional
+    masks (None when absent), both broadcastable to the scores ``(..., L, S)``: ``mask``, a
+    float mask added to the scores (it receives ``dS`` as its gradient; the subclasses with
+    ``Mask`` in their name save it), and ``blocked``, a bool mask, True where a key is
+    excluded (no gradient). Parameters: ``scale``, ``dropout_p``, ``safe`` (fully masked rows
+    give 0 rather than NaN) and ``causal`` (exclude the keys after each query's position,
+    top-left aligned; then ``blocked`` is None).
     """
 
     save_inputs = (0, 1, 2)
+    has_mask = False                    # a float mask is given (and saved, input 3)
     weights = False                     # also return the (dropped-out) probabilities
 
-    def forward(self, q, k, v, mask=None, *, blocked, scale, dropout_p, safe):
+    def forward(self, q, k, v, mask, blocked, *, scale, dropout_p, safe, causal):
+        if causal:
+            blocked = _causal_block(q.shape[-2], k.shape[-2])
         self.scale, self.blocked, self.safe = scale, blocked, safe
         s = np.matmul(q, _swap(k))                          # (..., L, S): a fresh array
         if scale != 1:
@@ -124,7 +137,7 @@ class _Attention(Op):
         pd = p if keep is None else p * keep
         gv = _wrap(np.matmul(_swap(pd), g)) if needs[2] else None
         gq = gk = gm = None
-        mask_grad = len(needs) > 3 and needs[3]
+        mask_grad = needs[3]
         if needs[0] or needs[1] or mask_grad:
             ds = np.matmul(g, _swap(v._data))                # dP' (..., L, S)
             if grad_w is not None:
@@ -145,9 +158,7 @@ class _Attention(Op):
                 a = np.matmul(_swap(ds), q._data)
                 a *= sc
                 gk = _wrap(a)
-        if len(needs) > 3:
-            return gq, gk, gv, gm
-        return gq, gk, gv
+        return gq, gk, gv, gm, None
 
     def _probs_graph(self, q, k, mask):
         """The softmax probabilities recomputed with ember operations (differentiable)."""
@@ -170,7 +181,7 @@ class _Attention(Op):
 
     def _backward_graph(self, q, k, v, saved, grad, grad_w):
         needs = self.needs_input_grad
-        mask = saved[3] if len(needs) > 3 else None
+        mask = saved[3] if self.has_mask else None
         if q._data.shape[-2] == 0 or k._data.shape[-2] == 0:
             p = _wrap(self.p)
         else:
@@ -179,27 +190,26 @@ class _Attention(Op):
         pd = p if keep is None else p * keep
         gv = pd.transpose(-2, -1).matmul(grad) if needs[2] else None
         gq = gk = gm = None
-        if needs[0] or needs[1] or (mask is not None and needs[3]):
+        if needs[0] or needs[1] or needs[3]:
             dp = grad.matmul(v.transpose(-2, -1))
             if grad_w is not None:
                 dp = dp + grad_w
             if keep is not None:
                 dp = dp * keep
             ds = p * (dp - (dp * p).sum(-1, keepdim=True))
-            gm = ds if mask is not None and needs[3] else None
+            gm = ds if needs[3] else None
             if needs[0]:
                 gq = ds.matmul(k) * self.scale
             if needs[1]:
                 gk = ds.transpose(-2, -1).matmul(q) * self.scale
-        if len(needs) > 3:
-            return gq, gk, gv, gm
-        return gq, gk, gv
+        return gq, gk, gv, gm, None
 
     def name(self):
         return "ScaledDotProductAttentionBackward0"
 
 
 class _AttentionMask(_Attention):
+    has_mask = True
     save_inputs = (0, 1, 2, 3)
 
 
@@ -210,6 +220,7 @@ class _AttentionWeights(_Attention):
 
 
 class _AttentionMaskWeights(_AttentionWeights):
+    has_mask = True
     save_inputs = (0, 1, 2, 3)
 
 
@@ -244,14 +255,15 @@ def _row_sums(a: np.ndarray) -> np.ndarray:
     return np.matmul(a, np.ones(a.shape[-1], dtype=a.dtype))[..., None]
 
 
-def _attention(q, k, v, fmask, blocked, scale, dropout_p, safe, weights):
-    """Run the fused primitive (``fmask``: an additive float Tensor or None)."""
+def _attention(q, k, v, fmask, blocked, scale, dropout_p, safe, weights, causal=False):
+    """Run the fused primitive. ``fmask``: an additive float Tensor or None; ``blocked``: a
+    bool Tensor (True: excluded) or None; ``causal``: the causal mask instead of both."""
     if weights:
         cls = _AttentionMaskWeights if fmask is not None else _AttentionWeights
     else:
         cls = _AttentionMask if fmask is not None else _Attention
-    args = (q, k, v) if fmask is None else (q, k, v, fmask)
-    return cls.apply(*args, blocked=blocked, scale=scale, dropout_p=float(dropout_p), safe=safe)
+    return cls.apply(q, k, v, fmask, blocked, scale=scale, dropout_p=float(dropout_p),
+                     safe=safe, causal=causal)
 
 
 # ---------------------------------------------------------------------------------------
@@ -338,6 +350,7 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
     L, S = qs[-2], ks[-2]
     out_shape = tuple(batch) + (L, S)
     fmask = blocked = None
+    causal = False
     if attn_mask is not None:
         ms = attn_mask._data.shape
         m = attn_mask
@@ -353,14 +366,14 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                                f"does not broadcast to the attention scores' shape "
                                f"{list(shape)}")
         if attn_mask.dtype.name == "bool":
-            blocked = ~m._data
+            blocked = ~m                    # True: may attend -> True: excluded (an op)
         else:
             fmask = m
     elif is_causal:
-        blocked = _causal_block(L, S)
+        causal = True
     if scale is None:
         scale = 1.0 / math.sqrt(qs[-1]) if qs[-1] else float("inf")
-    out = _attention(q, k, v, fmask, blocked, float(scale), dropout_p, True, False)
+    out = _attention(q, k, v, fmask, blocked, float(scale), dropout_p, True, False, causal)
     if group is not None:
         out = out.flatten(-4, -3)
     return out
@@ -437,24 +450,27 @@ def _check_mask(mask, mask_name, other_type, other_name, check_other=True):
 
 def _canonical_mask(mask, mask_name, other_type, other_name, target_type, check_other=True):
     """A bool mask (True: excluded) as a float mask of ``target_type`` (0 / -inf); float
-    masks unchanged. Warns, as PyTorch, when ``mask`` and the other mask differ in type."""
+    masks unchanged. Warns, as PyTorch, when ``mask`` and the other mask differ in type.
+
+    The conversion is an ember op (``Where``), so that a mask given as an input of an
+    exported model stays an input of the graph."""
     if mask is None:
         return None
     _check_mask(mask, mask_name, other_type, other_name, check_other)
     if mask.dtype.name == "bool":
-        arr = np.zeros(mask._data.shape, dtype=target_type.np)
-        np.copyto(arr, -np.inf, where=mask._data)
-        return _wrap(arr)
+        from .elementwise import Where
+        t = target_type.np.type
+        return Where.apply(mask, t(-np.inf), t(0), dtype=target_type.np)
     return mask
 
 
 def _split_mask(mask):
     """A canonical-type mask (bool: True excluded; or float) as (float Tensor or None,
-    bool array or None): bool masks stay bool, so no float mask has to be built."""
+    bool Tensor or None): bool masks stay bool, so no float mask has to be built."""
     if mask is None:
         return None, None
     if mask.dtype.name == "bool":
-        return None, mask._data
+        return None, mask
     return mask, None
 
 
@@ -515,12 +531,11 @@ def _in_projection(q, k, v, w_q, w_k, w_v, b_q=None, b_k=None, b_v=None):
 
 def _pad_last(fmask, blocked):
     """One more key column for the masks: allowed (0 / False)."""
+    from .padding import pad
     if fmask is not None:
-        from .padding import pad
         fmask = pad(fmask, (0, 1))
     if blocked is not None:
-        blocked = np.concatenate([blocked, np.zeros(blocked.shape[:-1] + (1,), dtype=bool)],
-                                 axis=-1)
+        blocked = pad(blocked, (0, 1), value=False)
     return fmask, blocked
 
 
@@ -752,8 +767,6 @@ def _mha(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_pr
             kpm_b = kpm_b.reshape(bsz, 1, 1, src_len)
     fmask = _add_masks(attn_f, kpm_f)
     blocked = _or_masks(attn_b, kpm_b)
-    if use_causal:
-        blocked = _causal_block(tgt_len, src_len)
     if not training:
         dropout_p = 0.0
     if fmask is not None and fmask.dtype is not q.dtype:
@@ -768,7 +781,7 @@ def _mha(query, key, value, embed_dim_to_check, num_heads, in_proj_weight, in_pr
                                f"query.dtype: {_cname(q)} instead.")
 
     res = _attention(q, k, v, fmask, blocked, 1.0 / math.sqrt(head_dim), dropout_p,
-                     not need_weights, need_weights)
+                     not need_weights, need_weights, use_causal)
     out, weights = res if need_weights else (res, None)
     merged = _MergeHeads.apply(out, batch_first=batch_first)
     attn_output = linear(merged, out_proj_weight, out_proj_bias)

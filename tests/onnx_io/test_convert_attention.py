@@ -3,7 +3,9 @@
 
 Every exported model is run by onnxruntime and compared with ember's eval-mode outputs
 (``check_export``) at the traced sizes and at another batch size (and, where the model
-allows it, another sequence length)."""
+allows it, another sequence length). Masks given as inputs of the model (float or bool) stay
+graph inputs: those tests also run the graph on other masks than the traced one
+(``check_runs``), with fully masked queries and sequences among them."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 import ember
 import ember.nn.functional as F
 from ember import nn
-from onnx_io.onnx_check import check_export, op_types, requires_onnx
+from onnx_io.onnx_check import check_export, op_types, requires_onnx, run_onnx
 
 pytestmark = requires_onnx
 
@@ -157,17 +159,6 @@ def test_sdpa_dropout_is_refused(tmp_path):
         ember.onnx.export(SDPA(dropout_p=0.1), qkv(1, 1, 3, 3), str(tmp_path / "m.onnx"))
 
 
-def test_sdpa_bool_mask_input_on_dynamic_axis_is_refused(tmp_path):
-    """ember's attention reads a bool mask as a constant: one given as an input that varies
-    along a dynamic axis is refused rather than frozen."""
-    mask = ember.ones(2, 1, 3, 3, dtype=ember.bool)
-    mask[1, 0, 0, 1] = False
-    with pytest.raises(ember.onnx.OnnxExporterError, match="boolean attention mask"):
-        ember.onnx.export(SDPAMask(), qkv(2, 1, 3, 3) + (mask,), str(tmp_path / "m.onnx"),
-                          dynamic_axes={n: {0: "batch"} for n in ("q", "k", "v", "mask")})
-    assert not (tmp_path / "m.onnx").exists()
-
-
 # ---------------------------------------------------------------------------------------
 # MultiheadAttention
 
@@ -275,6 +266,8 @@ def test_mha_extra_keys(tmp_path, kwargs):
     ember.manual_seed(15)
     check_export(SelfAttention(True, **kwargs), seq(2, 5, 16, True), tmp_path,
                  other=seq(2, 7, 16, True), dynamic_axes={"x": {1: "seq"}})
+    check_export(SelfAttention(True, **kwargs), seq(2, 5, 16, True), tmp_path,
+                 other=seq(6, 5, 16, True), dynamic_axes={"x": {0: "batch"}})
 
 
 @pytest.mark.parametrize("batch_first", [False, True])
@@ -419,3 +412,371 @@ def test_transformer_encoder_decoder_causal(tmp_path):
                  other=(seq(3, 7, 16, True), seq(3, 6, 16, True)),
                  dynamic_axes={"src": {0: "batch", 1: "src_len"},
                                "tgt": {0: "batch", 1: "tgt_len"}})
+
+
+# ---------------------------------------------------------------------------------------
+# Bool masks given as inputs of the model: they stay graph inputs, so the exported graph
+# applies the mask it is given at run time (not the one it was traced with)
+
+def flat(out):
+    if isinstance(out, ember.Tensor):
+        return [out.numpy()]
+    return [a for o in out if o is not None for a in flat(o)]
+
+
+def check_runs(model, args, tmp_path, runs, *, dynamic_axes=None, opset=None):
+    """Export ``model`` traced on ``args`` (checked there by ``check_export``), then run the
+    graph on each tuple of inputs in ``runs`` and compare with ember (eval, no grad), NaN
+    where ember gives NaN. Returns the ModelProto."""
+    proto = check_export(model, args, tmp_path, dynamic_axes=dynamic_axes, opset=opset)
+    for inputs in runs:
+        with ember.no_grad():
+            expected = flat(model(*inputs))
+        got = run_onnx(proto, *inputs)
+        assert len(got) == len(expected)
+        for k, (g, e) in enumerate(zip(got, expected)):
+            assert g.shape == e.shape and g.dtype == e.dtype, f"output {k}"
+            np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4, err_msg=f"output {k}")
+    return proto
+
+
+def bool_mask(shape, p=0.3, seed=0):
+    """A random bool mask, True with probability ``p`` (seeded, so runs differ by seed)."""
+    g = ember.Generator().manual_seed(seed)
+    return ember.rand(*shape, generator=g) < p
+
+
+def differs(a, b):
+    return a.shape != b.shape or not np.array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("shape", [(5, 6), (2, 1, 5, 6), (2, 3, 5, 6)],
+                         ids=["LS", "N1LS", "NHLS"])
+def test_sdpa_bool_mask_input(tmp_path, shape, opset):
+    """SDPA's bool attn_mask (True: may attend) as an input, over a dynamic batch; at run
+    time other masks, one with fully masked rows (zeros there), all True, all False."""
+    ember.manual_seed(30)
+    traced = bool_mask(shape, 0.7, seed=1)
+    dyn = {n: {0: "batch"} for n in "qkv"}
+    batched = len(shape) == 4
+    if batched:
+        dyn["mask"] = {0: "batch"}
+
+    def mask(batch, seed, p=0.7):
+        return bool_mask((batch,) + shape[1:] if batched else shape, p, seed)
+
+    blocked_rows = mask(4, 3)
+    blocked_rows[..., 0, :] = False                  # every key masked for query 0
+    runs = [qkv(4, 3, 5, 6) + (m,) for m in
+            (mask(4, 2), blocked_rows, mask(4, 4, p=1.0), mask(4, 5, p=0.0))]
+    assert all(differs(r[3], traced) for r in runs)
+    proto = check_runs(SDPAMask(), qkv(2, 3, 5, 6) + (traced,), tmp_path, runs,
+                       dynamic_axes=dyn, opset=opset)
+    assert "mask" in [i.name for i in proto.graph.input]
+    with ember.no_grad():
+        out = SDPAMask()(*runs[1])
+    assert np.all(out.numpy()[..., 0, :] == 0)
+
+
+def test_sdpa_bool_mask_input_dynamic_lengths(tmp_path):
+    """A bool (L, S) mask input whose sizes follow the query and key lengths."""
+    ember.manual_seed(31)
+    dyn = dict(QKV_DYN, mask={0: "lq", 1: "lk"})
+    runs = [qkv(3, 2, 7, 4) + (bool_mask((7, 4), 0.6, seed=s),) for s in (2, 3)]
+    check_runs(SDPAMask(), qkv(2, 2, 5, 6) + (bool_mask((5, 6), 0.6, seed=1),), tmp_path,
+               runs, dynamic_axes=dyn)
+
+
+def test_sdpa_bool_mask_input_gqa(tmp_path):
+    """Grouped-query attention with a per-head bool mask input."""
+    class GQA(nn.Module):
+        def forward(self, q, k, v, mask):
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=True)
+
+    def inputs(seed):
+        return (ember.randn(2, 4, 5, 8), ember.randn(2, 2, 5, 8), ember.randn(2, 2, 5, 8),
+                bool_mask((2, 4, 5, 5), 0.6, seed))
+
+    ember.manual_seed(32)
+    check_runs(GQA(), inputs(1), tmp_path, [inputs(2), inputs(3)])
+
+
+class MHAMasks(nn.Module):
+    """MultiheadAttention with the masks as inputs: ``which`` names them ("attn", "kpm")."""
+
+    def __init__(self, which, batch_first=True, need_weights=False, average=True, **kwargs):
+        super().__init__()
+        self.attn = nn.MultiheadAttention(16, 4, batch_first=batch_first, **kwargs)
+        self.which, self.need_weights, self.average = which, need_weights, average
+
+    def forward(self, x, *masks):
+        named = dict(zip(self.which, masks))
+        out, w = self.attn(x, x, x, attn_mask=named.get("attn"),
+                           key_padding_mask=named.get("kpm"), need_weights=self.need_weights,
+                           average_attn_weights=self.average)
+        return (out, w) if self.need_weights else out
+
+
+def mha_inputs(which, batch, length, seed, batch_first=True, attn_3d=False, kpm_float=False):
+    """``x`` and the masks named by ``which`` (bool, True: excluded): the attention mask
+    ``(L, L)`` (or ``(N * 4, L, L)``), the key padding mask ``(N, L)`` with the last key of
+    sequence 0 padded, and, from seed 3 on, every key of one query / one sequence masked."""
+    x = seq(batch, length, 16, batch_first)
+    masks = []
+    for name in which:
+        if name == "attn":
+            m = bool_mask((batch * 4, length, length) if attn_3d else (length, length), 0.3,
+                          seed)
+            if seed >= 3:
+                m[..., 1, :] = True                  # query 1 may attend to nothing
+        else:
+            m = bool_mask((batch, length), 0.2, seed + 100)
+            m[0, -1] = True
+            if seed >= 3:
+                m[-1] = True                        # a sequence that is all padding
+            if kpm_float:
+                m = ember.zeros(batch, length).masked_fill(m, float("-inf"))
+        masks.append(m)
+    return (x,) + tuple(masks)
+
+
+def mha_dyn(which, batch_first, attn_3d=False, batch=True):
+    """Dynamic sequence length, and batch unless ``batch=False``."""
+    dyn = seq_dyn(["x"], batch_first)
+    if not batch:
+        dyn["x"] = {1: "seq"} if batch_first else {0: "seq"}
+    if "attn" in which:
+        dyn["mask_attn"] = {1: "seq", 2: "seq"} if attn_3d else {0: "seq", 1: "seq"}
+    if "kpm" in which:
+        dyn["mask_kpm"] = {0: "batch", 1: "seq"} if batch else {1: "seq"}
+    return dyn
+
+
+MASK_SETS = [("attn",), ("kpm",), ("attn", "kpm")]
+
+
+def export_names(which):
+    return ["x"] + [f"mask_{n}" for n in which]
+
+
+def check_mha_runs(model, which, tmp_path, *, batch_first=True, attn_3d=False, opset=None,
+                   kpm_float=False, dynamic_batch=True):
+    """Trace on (2 sequences of 5, masks of seed 1); run on other masks and sizes (other
+    batch sizes unless ``dynamic_batch=False``)."""
+    def make(batch, length, seed):
+        return mha_inputs(which, batch, length, seed, batch_first, attn_3d, kpm_float)
+
+    traced = make(2, 5, 1)
+    runs = [make(2, 5, 2), make(2, 5, 3), make(2, 7, 4), make(2, 4, 5)]
+    if dynamic_batch:
+        runs += [make(3, 7, 6), make(1, 4, 7)]
+    model.eval()
+    path = tmp_path / "mha.onnx"
+    ember.onnx.export(model, traced, str(path), input_names=export_names(which),
+                      dynamic_axes=mha_dyn(which, batch_first, attn_3d, dynamic_batch),
+                      opset_version=opset)
+    for inputs in [traced] + runs:
+        with ember.no_grad():
+            expected = flat(model(*inputs))
+        got = run_onnx(path, *inputs)
+        for k, (g, e) in enumerate(zip(got, expected)):
+            assert g.shape == e.shape and g.dtype == e.dtype, f"output {k}"
+            np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-4, err_msg=f"output {k}")
+    return path
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("which", MASK_SETS, ids=["attn", "kpm", "attn-kpm"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_mha_bool_mask_inputs(tmp_path, which, batch_first, opset):
+    """Bool attn_mask and/or key_padding_mask as inputs, batch and length dynamic; at run
+    time other masks (fully masked queries and sequences give zeros before the output
+    projection, as in ember)."""
+    ember.manual_seed(33)
+    path = check_mha_runs(MHAMasks(which, batch_first), which, tmp_path,
+                          batch_first=batch_first, opset=opset)
+    import onnx
+    graph = onnx.load(str(path)).graph
+    assert [i.name for i in graph.input] == export_names(which)
+
+
+@pytest.mark.parametrize("which", MASK_SETS, ids=["attn", "kpm", "attn-kpm"])
+@pytest.mark.parametrize("average", [True, False])
+def test_mha_bool_mask_inputs_weights(tmp_path, which, average):
+    """need_weights=True (a plain softmax: NaN for queries with every key masked, in ember
+    and in the graph alike)."""
+    ember.manual_seed(34)
+    check_mha_runs(MHAMasks(which, need_weights=True, average=average), which, tmp_path)
+
+
+def test_mha_bool_attn_mask_3d_input(tmp_path):
+    """A per-head (N * num_heads, L, S) bool attention mask input with the padding mask
+    (the length dynamic; the mask's first axis is a multiple of the batch, which the
+    exporter's second trace cannot vary on its own)."""
+    ember.manual_seed(35)
+    check_mha_runs(MHAMasks(("attn", "kpm")), ("attn", "kpm"), tmp_path, attn_3d=True,
+                   dynamic_batch=False)
+
+
+@pytest.mark.parametrize("kwargs", [{"add_bias_kv": True}, {"add_zero_attn": True}],
+                         ids=["bias-kv", "zero-attn"])
+def test_mha_bool_mask_inputs_extra_key(tmp_path, kwargs):
+    """The extra key column (bias_k or the zero key) is appended to the bool masks by a Pad;
+    bias_k repeated over the batch follows a dynamic batch."""
+    ember.manual_seed(36)
+    check_mha_runs(MHAMasks(("attn", "kpm"), **kwargs), ("attn", "kpm"), tmp_path)
+
+
+def test_mha_bool_attn_float_padding_inputs(tmp_path):
+    """A bool attention mask with a float (0 / -inf) padding mask (mixed types: PyTorch's
+    deprecation warning, same values)."""
+    ember.manual_seed(37)
+    with pytest.warns(UserWarning, match="mismatched"):
+        check_mha_runs(MHAMasks(("attn", "kpm")), ("attn", "kpm"), tmp_path, kpm_float=True)
+
+
+class EncoderPadded(nn.Module):
+    """A TransformerEncoder with the padding mask (and optionally the attention mask) as
+    inputs."""
+
+    def __init__(self, batch_first=True, nested=True):
+        super().__init__()
+        layer = nn.TransformerEncoderLayer(32, 4, dim_feedforward=64, batch_first=batch_first)
+        self.encoder = nn.TransformerEncoder(layer, 2, norm=nn.LayerNorm(32),
+                                             enable_nested_tensor=nested)
+
+    def forward(self, src, padding, mask=None):
+        return self.encoder(src, mask=mask, src_key_padding_mask=padding)
+
+
+def left_aligned(lengths, total):
+    """Bool (N, S) padding: True after each sequence's length."""
+    return ember.arange(total)[None, :] >= ember.tensor(lengths)[:, None]
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("nested", [True, False], ids=["nested", "plain"])
+def test_transformer_encoder_bool_padding_input(tmp_path, nested, opset):
+    """A bool src_key_padding_mask input, batch-first. With nested tensors enabled (the
+    default) ember follows PyTorch's inference path: zeros at padded tokens when every
+    sequence's kept tokens form a prefix, the plain path otherwise; the graph makes that
+    choice at run time from the mask it is given."""
+    ember.manual_seed(38)
+    model = EncoderPadded(nested=nested)
+    traced = (seq(3, 6, 32, True), left_aligned([6, 4, 2], 6))
+    not_prefix = left_aligned([5, 3, 6], 6)
+    not_prefix[1, 0] = True                          # a padded token before kept ones
+    runs = [(seq(3, 6, 32, True), left_aligned([1, 6, 3], 6)),
+            (seq(3, 6, 32, True), not_prefix),
+            (seq(4, 9, 32, True), left_aligned([9, 2, 5, 7], 9)),
+            (seq(2, 4, 32, True), left_aligned([4, 4], 4)),
+            (seq(2, 5, 32, True), left_aligned([0, 3], 5))]   # one sequence all padding
+    check_runs(model, traced, tmp_path, runs,
+               dynamic_axes={"src": {0: "batch", 1: "seq"}, "padding": {0: "batch", 1: "seq"}},
+               opset=opset)
+    if nested:                                        # the two paths differ at the padding
+        with ember.no_grad():
+            model.eval()
+            aligned = model(*runs[0]).numpy()
+            model.encoder.use_nested_tensor = False
+            plain = model(*runs[0]).numpy()
+            model.encoder.use_nested_tensor = True
+        assert not np.allclose(aligned, plain)
+
+
+def test_transformer_encoder_bool_padding_input_seq_first(tmp_path):
+    """Sequence-first layout (PyTorch's nested path needs batch-first: the plain path)."""
+    class SeqFirst(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = EncoderPadded(batch_first=False, nested=False)
+
+        def forward(self, src, padding):
+            return self.inner(src, padding)
+
+    ember.manual_seed(39)
+    runs = [(seq(4, 7, 32, False), left_aligned([7, 1, 4, 2], 7) | bool_mask((4, 7), 0.2, s))
+            for s in (2, 3)]
+    check_runs(SeqFirst(), (seq(2, 6, 32, False), left_aligned([6, 3], 6)), tmp_path, runs,
+               dynamic_axes={"src": {0: "seq", 1: "batch"}, "padding": {0: "batch", 1: "seq"}})
+
+
+@pytest.mark.parametrize("padding", [False, True], ids=["mask", "mask-padding"])
+def test_transformer_encoder_bool_mask_inputs(tmp_path, padding):
+    """A bool attention mask input (with or without a padding mask input). The traced mask
+    is the causal one, which ember would detect as such (is_causal=None) and replace by the
+    causal hint; a mask that is an input is not inspected, so the other masks given at run
+    time are applied as they are."""
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inner = EncoderPadded()
+
+        def forward(self, src, mask, *pad):
+            return self.inner(src, pad[0] if pad else None, mask)
+
+    def inputs(batch, seed, mask):
+        pad = (left_aligned([6 - i for i in range(batch)], 6),) if padding else ()
+        return (seq(batch, 6, 32, True), mask) + pad
+
+    ember.manual_seed(40)
+    causal = ember.ones(6, 6, dtype=ember.bool).triu(1)
+    dyn = {"src": {0: "batch"}}
+    if padding:
+        dyn["pad"] = {0: "batch"}
+    runs = [inputs(3, s, bool_mask((6, 6), 0.3, s) & ~ember.eye(6, dtype=ember.bool))
+            for s in (1, 2)]
+    check_runs(Masked(), inputs(2, 0, causal), tmp_path, runs, dynamic_axes=dyn)
+
+
+def test_mha_unbatched_bool_mask_inputs(tmp_path):
+    """Unbatched query (L, E) with a bool (S,) padding mask and (L, S) attention mask."""
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(16, 4)
+
+        def forward(self, x, padding, mask):
+            return self.attn(x, x, x, key_padding_mask=padding, attn_mask=mask,
+                             need_weights=False)[0]
+
+    def inputs(length, seed):
+        padding = bool_mask((length,), 0.3, seed)
+        padding[0] = False
+        return ember.randn(length, 16), padding, bool_mask((length, length), 0.3, seed + 50)
+
+    ember.manual_seed(41)
+    check_runs(M(), inputs(5, 1), tmp_path, [inputs(5, 2), inputs(8, 3)],
+               dynamic_axes={"x": {0: "seq"}, "padding": {0: "seq"},
+                             "mask": {0: "seq", 1: "seq"}})
+
+
+def test_transformer_bool_mask_inputs(tmp_path):
+    """nn.Transformer with bool tgt_mask and padding masks (source, target, memory) as
+    inputs: the decoder's masks go to MultiheadAttention as they are."""
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = nn.Transformer(16, 2, 1, 1, 32, batch_first=True)
+
+        def forward(self, src, tgt, tgt_mask, src_padding, tgt_padding):
+            return self.model(src, tgt, tgt_mask=tgt_mask, src_key_padding_mask=src_padding,
+                              tgt_key_padding_mask=tgt_padding,
+                              memory_key_padding_mask=src_padding)
+
+    def inputs(batch, s, t, seed):
+        # random, but every query keeps itself
+        tgt_mask = bool_mask((t, t), 0.3, seed) & ~ember.eye(t, dtype=ember.bool)
+        return (seq(batch, s, 16, True), seq(batch, t, 16, True), tgt_mask,
+                left_aligned([s - i % s for i in range(batch)], s),
+                left_aligned([t - i % t for i in range(batch)], t))
+
+    ember.manual_seed(42)
+    check_runs(Seq2Seq(), inputs(2, 5, 4, 1), tmp_path, [inputs(2, 5, 4, 2),
+                                                          inputs(3, 7, 6, 3)],
+               dynamic_axes={"src": {0: "batch", 1: "src_len"},
+                             "tgt": {0: "batch", 1: "tgt_len"},
+                             "tgt_mask": {0: "tgt_len", 1: "tgt_len"},
+                             "src_padding": {0: "batch", 1: "src_len"},
+                             "tgt_padding": {0: "batch", 1: "tgt_len"}})

@@ -248,3 +248,29 @@ def test_as_strided_is_unsupported(tmp_path):
     with pytest.raises(ember.onnx.UnsupportedOperatorError, match="AsStrided"):
         ember.onnx.export(Fn(lambda x: x.as_strided((2, 2), (1, 2))), ember.randn(2, 3),
                           str(tmp_path / "m.onnx"))
+
+
+class ParamToBatch(nn.Module):
+    """A parameter expanded / repeated / reshaped to the run-time batch size: recorded as
+    nodes (not folded into constants of the traced size)."""
+
+    def __init__(self, how):
+        super().__init__()
+        self.how = how
+        self.p = nn.Parameter(ember.randn(1, 4))
+
+    def forward(self, x):
+        n = x.size(0)
+        if self.how == "expand":
+            y = self.p.expand(n, -1)
+        elif self.how == "repeat":
+            y = self.p.repeat(n, 2)[:, :4]
+        else:
+            y = self.p.expand(n, 4).reshape(n * 2, 2).reshape(n, 4)
+        return x + y
+
+
+@pytest.mark.parametrize("how", ["expand", "repeat", "reshape"])
+def test_parameter_sized_by_dynamic_batch(how, tmp_path):
+    check_export(ParamToBatch(how), ember.randn(3, 4), tmp_path, other=ember.randn(7, 4),
+                 input_names=["x"], dynamic_axes={"x": {0: "b"}})

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 
+from ... import _tensor
 from ..._tensor import Tensor, _wrap
 from ...autograd.grad_mode import STATE as _GRAD_STATE
 from ...ops.attention import _canonical_mask, _none_or_dtype
@@ -49,11 +50,21 @@ def _get_seq_len(src: Tensor, batch_first: bool) -> int:
     return shape[1 if batch_first else 0]
 
 
+def _traced(t: Tensor) -> bool:
+    """Whether ``t`` depends on the inputs of a model being exported by ``ember.onnx``."""
+    tracer = _tensor._TRACE_HOOK[0]
+    return tracer is not None and tracer.is_traced(t)
+
+
 def _detect_is_causal_mask(mask, is_causal=None, size=None) -> bool:
     """``is_causal`` if given; otherwise whether ``mask`` is exactly the causal float mask
-    of ``size`` (PyTorch passes the result on as a hint)."""
+    of ``size`` (PyTorch passes the result on as a hint).
+
+    The hint never changes the result (the causal mask and the hint give the same values),
+    so a mask that is an input of a model being exported is not inspected: its values are
+    the example's, and the graph keeps the mask as it is."""
     make_causal = is_causal is True
-    if is_causal is None and mask is not None:
+    if is_causal is None and mask is not None and not _traced(mask):
         sz = size if size is not None else mask.size(-2)
         # the causal mask in the mask's own dtype (for bool: True above the diagonal)
         causal = np.triu(np.full((sz, sz), -np.inf).astype(mask._data.dtype), 1)
@@ -198,27 +209,33 @@ class TransformerEncoder(Module):
         output = src
         first = self.layers[0]
         batch_first = first.self_attn.batch_first
-        padded = self._nested_padding(src, mask, src_key_padding_mask)
-        if padded is not None:
-            # PyTorch's inference path drops the padded tokens (as nested tensors) and pads
-            # the result with zeros: the same values elsewhere, zeros at the padding
-            src_key_padding_mask = _wrap(padded)
+        dropped = self._nested_padding(src, mask, src_key_padding_mask)
+        if dropped is not None:
+            # PyTorch's inference path drops the padded tokens (as nested tensors), attends
+            # over the kept ones only, and pads the result with zeros: the same values
+            # elsewhere, zeros at the padding
+            src_key_padding_mask = src_key_padding_mask.masked_fill(dropped, float("-inf"))
         seq_len = _get_seq_len(src, batch_first)
         is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
-        if padded is not None:
-            output = output.masked_fill(_wrap(padded[:, :, None]), 0.0)
+        if dropped is not None:
+            output = output.masked_fill(dropped.unsqueeze(-1), 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
 
     def _nested_padding(self, src, mask, key_padding_mask):
-        """The (N, S) padding (True: padded) when PyTorch would run this call on nested
-        tensors: inference (eval, and no gradient needed), batch-first layers that qualify
-        (``use_nested_tensor``), a padding mask whose kept tokens form a prefix of every
-        sequence, and no attention mask. None otherwise."""
+        """The ``(N, S)`` bool tensor of the tokens that PyTorch's nested-tensor path drops
+        (True: dropped), or None when PyTorch would not take that path for this call.
+
+        It takes it in inference (eval, and no gradient needed), for batch-first layers that
+        qualify (``use_nested_tensor``), with a padding mask and no attention mask, when the
+        kept tokens (mask 0) form a prefix of every sequence; then every padded token is
+        dropped. Whether they form prefixes depends on the mask's values, so it is computed
+        with ember ops (where it fails, nothing is dropped): an exported model keeps the
+        test, for whatever mask it is given at run time."""
         first = self.layers[0]
         if not getattr(self, "use_nested_tensor", False) or first.training or \
                 src.dim() != 3 or key_padding_mask is None or mask is not None:
@@ -226,11 +243,12 @@ class TransformerEncoder(Module):
         if _GRAD_STATE.enabled and (src.requires_grad or any(
                 p is not None and p.requires_grad for p in _fast_path_params(first))):
             return None
-        padded = key_padding_mask._data != 0          # a canonical (float) mask: 0 = kept
-        kept = ~padded
-        if kept.shape[1] > 1 and not np.all(kept[:, 1:] <= kept[:, :-1]):
-            return None                               # not left-aligned: the plain path
-        return padded
+        padded = key_padding_mask != 0                # a canonical (float) mask: 0 = kept
+        if padded.shape[1] < 2:
+            return padded
+        # a kept token right after a padded one: the kept tokens are not a prefix
+        gaps = (padded[:, :-1] & ~padded[:, 1:]).any()
+        return padded & ~gaps
 
 
 def _fast_path_params(layer):

@@ -20,17 +20,21 @@ tionMaskWeights)  is the Softmax. Details:
                     scores' dtype); a float mask of another dtype is cast to it, a constant
                     one is shrunk to size 1 along the axes where it does not vary (so that it
                     broadcasts over dynamic axes);
-                  * ``blocked`` (the bool mask: ``is_causal``, or a bool ``attn_mask`` /
-                    ``key_padding_mask``) is a constant, shrunk to size 1 along the axes where
-                    it does not vary so that it broadcasts over dynamic axes. The causal mask
-                    (True above the diagonal, top-left aligned) over a dynamic query or key
-                    length is built at run time from two ``Range``s; any other bool mask that
-                    varies along a dynamic axis is refused;
+                  * the bool mask (input 4, True: excluded; a negated bool ``attn_mask``,
+                    a bool ``key_padding_mask``, or both combined by ember ops) is a graph
+                    tensor like any other, so a mask given as an input of the model stays an
+                    input (a Where on the scores). A constant one (a buffer) is shrunk to
+                    size 1 along the axes where it does not vary, so that it broadcasts over
+                    dynamic axes;
+                  * ``causal=True`` (``is_causal``; no other mask then): the causal mask (True
+                    above the diagonal, top-left aligned) is a constant when the query and key
+                    lengths are static, else built at run time from two ``Range``s;
                   * ``safe`` (scaled_dot_product_attention, and MultiheadAttention without
                     weights): queries whose keys are all masked give 0, not NaN. When that can
-                    happen (a float mask that is computed or holds -inf, or a bool mask with a
-                    fully masked row) the Softmax is followed by ``Where(rowmax == -inf, 0,
-                    .)``, with ``rowmax`` a ``ReduceMax`` over the keys;
+                    happen (a mask that is computed or an input, a constant float mask that
+                    holds -inf, a constant bool mask with a fully masked row) the Softmax is
+                    followed by ``Where(rowmax == -inf, 0, .)``, with ``rowmax`` a
+                    ``ReduceMax`` over the keys;
                   * dropout on the probabilities (``dropout_p > 0``, which
                     ``scaled_dot_product_attention`` applies even in eval mode) is refused: the
                     result is random. MultiheadAttention in eval mode passes 0.
@@ -42,12 +46,10 @@ _MergeHeads       per part ``Transpose`` to ``(N, L, heads, head_dim)`` (``(L, N
                   batch-first), ``Reshape [0, 0, heads * head_dim]``, ``Concat`` of the parts.
 ================  ==========================================================================
 
-Limitation (in ember's attention, not in this file): a bool mask that is a *graph input*
-(an ``attn_mask`` or ``key_padding_mask`` argument of the exported model) is read by ember as
-a NumPy array (the op's ``blocked`` parameter), which the tracer cannot follow. Such a mask is
-refused when it varies along a dynamic axis, but otherwise it would be frozen to the
-example's values: pass masks that are inputs as float tensors (0 / -inf, added to the
-scores), which are graph tensors.
+Masks that are inputs of the model (float or bool ``attn_mask``, ``key_padding_mask``,
+``src_key_padding_mask``) stay graph inputs: ember's attention takes its masks as tensor
+inputs and combines them with ember ops (``ember/ops/attention.py``), so the trace records
+where they come from, and the exported graph applies whatever mask it is given at run time.
 """
 from __future__ import annotations
 
@@ -96,14 +98,13 @@ def _shrink(mask: np.ndarray) -> np.ndarray:
     return mask
 
 
-def _is_causal(mask2d: np.ndarray) -> bool:
-    n, m = mask2d.shape
-    return n > 1 and np.array_equal(mask2d, np.triu(np.ones((n, m), dtype=bool), 1))
-
-
 def _causal_mask(ctx, q_name, k_name, q, k) -> str:
     """The causal mask of the run-time sizes (True where the key position is greater than
-    the query position: top-left aligned, as PyTorch's ``is_causal``)."""
+    the query position: top-left aligned, as PyTorch's ``is_causal``): a constant when both
+    lengths are static, else two ``Range``s compared."""
+    shape, dyn = _scores_layout(q, k)
+    if not (dyn[-2] or dyn[-1]):
+        return ctx.const(np.triu(np.ones(shape[-2:], dtype=bool), 1))
     zero, one = ctx.scalar(0, np.int64), ctx.scalar(1, np.int64)
     rows = ctx.emit("Range", [zero, _size(ctx, q_name, len(q.shape) - 2), one])
     cols = ctx.emit("Range", [zero, _size(ctx, k_name, len(k.shape) - 2), one])
@@ -119,14 +120,6 @@ def _varying_dynamic_axes(mask: np.ndarray, q, k):
     return m, shape, [ax for ax in range(r) if m.shape[ax] > 1 and dyn[ax]]
 
 
-def _causal_shaped(m: np.ndarray, shape, varying) -> bool:
-    """Whether the bool mask ``m`` (aligned and shrunk) is the causal mask over the scores'
-    last two axes."""
-    r = len(shape)
-    return set(varying) <= {r - 2, r - 1} and all(s == 1 for s in m.shape[:-2]) and \
-        m.shape[-2:] == tuple(shape[-2:]) and _is_causal(m.reshape(m.shape[-2:]))
-
-
 def _constant_float_mask(ctx, node, mask: np.ndarray, q, k, dtype):
     """A constant additive mask, shrunk so that it broadcasts over dynamic axes; None when
     it needs no shrinking (then the mask is used as it is, keeping a buffer's name)."""
@@ -140,23 +133,24 @@ def _constant_float_mask(ctx, node, mask: np.ndarray, q, k, dtype):
     return None if m.size == mask.size else ctx.const(m.astype(dtype))
 
 
-def _blocked_mask(ctx, node, blocked, q_name, k_name, q, k):
-    """The bool mask (True: excluded) as a graph tensor broadcastable to the scores, and
-    whether some query has all its keys excluded."""
-    b, shape, varying = _varying_dynamic_axes(np.asarray(blocked, dtype=bool), q, k)
+def _blocked_mask(ctx, node, q, k):
+    """The bool mask (input 4, True: excluded) as a graph tensor broadcastable to the
+    scores, and whether some query may have all its keys excluded."""
+    blocked = node.inputs[4]
+    if not blocked.is_const:                    # computed, or an input of the model
+        return ctx.input(node, 4), True
+    b, shape, varying = _varying_dynamic_axes(blocked.const, q, k)
+    if varying:
+        _refuse(node, f"applies a constant boolean attention mask of shape "
+                f"{tuple(blocked.shape)} that varies along axes {varying} of the scores "
+                f"{shape}, which follow dynamic axes, so it cannot follow them. Compute the "
+                f"mask from the inputs, pass it as an input, use is_causal=True for a causal "
+                f"mask, or mark fewer axes dynamic.")
     full_rows = shape[-1] > 0 and bool(
         np.broadcast_to(b, b.shape[:-1] + (shape[-1],)).all(-1).any())
-    if not varying:
-        return ctx.const(b), full_rows
-    if _causal_shaped(b, shape, varying):
-        return _causal_mask(ctx, q_name, k_name, q, k), False
-    _refuse(node, f"applies a boolean attention mask of shape {tuple(np.shape(blocked))} that "
-            f"varies along axes {varying} of the scores {shape}, which follow dynamic axes. "
-            f"ember's attention reads boolean masks as constants of the graph (a boolean mask "
-            f"that is an input of the model would be frozen to the example's values), and a "
-            f"constant cannot follow dynamic axes: pass the mask as a float tensor (0 where "
-            f"allowed, -inf where masked), use is_causal=True for a causal mask, or mark "
-            f"fewer axes dynamic.")
+    if b.size == blocked.const.size and not blocked.dyn:
+        return ctx.input(node, 4), full_rows    # as it is (a buffer keeps its name)
+    return ctx.const(b), full_rows
 
 
 @converter(_Attention)
@@ -176,7 +170,7 @@ def attention(ctx, node):
     if scale != 1:
         s = ctx.emit("Mul", [s, ctx.scalar(scale, dtype)])
     may_die = False
-    if len(node.inputs) > 3:                        # the additive (float) mask
+    if node.inputs[3] is not None:                  # the additive (float) mask
         mask = node.inputs[3]
         m = None
         if mask.is_const and not mask.dyn:
@@ -187,11 +181,14 @@ def attention(ctx, node):
                 m = ctx.cast(m, dtype)
         s = ctx.emit("Add", [s, m])
         may_die = not mask.is_const or bool(np.isneginf(mask.const).any())
-    blocked = node.params.get("blocked")
-    if blocked is not None:
-        b, full_rows = _blocked_mask(ctx, node, blocked, q_name, k_name, q, k)
-        s = ctx.emit("Where", [b, ctx.scalar(-np.inf, dtype), s])
+    b = None
+    if node.params.get("causal"):                   # no query loses all its keys (S > 0)
+        b = _causal_mask(ctx, q_name, k_name, q, k)
+    elif node.inputs[4] is not None:                # the bool mask
+        b, full_rows = _blocked_mask(ctx, node, q, k)
         may_die = may_die or full_rows
+    if b is not None:
+        s = ctx.emit("Where", [b, ctx.scalar(-np.inf, dtype), s])
     weights = len(node.outputs) > 1
     if node.params.get("safe") and may_die:
         p = ctx.emit("Softmax", [s], axis=-1)

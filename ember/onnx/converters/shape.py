@@ -324,7 +324,13 @@ def repeat(ctx, node):
     lead = len(reps) - len(node.inputs[0].shape)
     if lead:
         x = ctx.unsqueeze(x, list(range(lead)))
-    ctx.emit("Tile", [x, ctx.int64s(reps)], ctx.outputs(node))
+    out = node.outputs[0]
+    if out.dyn:          # repeats that follow a dynamic size: output shape / input shape
+        target = ctx.shape_of(out, refs=[v for v in node.inputs if isinstance(v, Value)])
+        counts = ctx.emit("Div", [target, ctx.emit("Shape", [x])])
+    else:
+        counts = ctx.int64s(reps)
+    ctx.emit("Tile", [x, counts], ctx.outputs(node))
 
 
 # ---------------------------------------------------------------------------------------
