@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
-                        _real, _scalar_tensor, _use_foreach, _use_grad_for_differentiable, _value,
+from ._validate import check_args, check_capturable, check_flags
+from .optimizer import (_apply_update, _GroupwiseOptimizer, _real, _scalar_tensor, _value,
                         _zeros_like)
 
 __all__ = ["Adadelta", "adadelta"]
 
 
-class Adadelta(Optimizer):
+class Adadelta(_GroupwiseOptimizer):
     """Adadelta (PyTorch's ``torch.optim.Adadelta``).
 
     ``v = rho v + (1 - rho) g^2``, ``d = sqrt(u + eps) / sqrt(v + eps) * g``,
@@ -29,64 +28,30 @@ class Adadelta(Optimizer):
         differentiable (bool): not supported (must be False).
     """
 
+    _option_defaults = dict(foreach=None, maximize=False, differentiable=False,
+                            capturable=False)
+    _scalar_state = ("step",)
+
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *,
                  capturable=False, maximize=False, differentiable=False):
-        _check_lr(lr)
-        if not 0.0 <= rho <= 1.0:
-            raise ValueError(f"Invalid rho value: {rho}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_args(lr, rho=rho, eps=eps, weight_decay=weight_decay)
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay,
                         maximize=maximize, capturable=capturable, foreach=foreach,
                         differentiable=differentiable)
         super().__init__(params, defaults)
-        _check_flags(differentiable)
+        check_flags(differentiable)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_tensor(float(p_state["step"]))
+    def _init_state(self, p, group, state):
+        state["step"] = _scalar_tensor(0.0)
+        state["square_avg"] = _zeros_like(p)
+        state["acc_delta"] = _zeros_like(p)
 
-    def _init_group(self, group, params, grads, square_avgs, acc_deltas, state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _scalar_tensor(0.0)
-                state["square_avg"] = _zeros_like(p)
-                state["acc_delta"] = _zeros_like(p)
-            square_avgs.append(state["square_avg"])
-            acc_deltas.append(state["acc_delta"])
-            state_steps.append(state["step"])
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, square_avgs, acc_deltas, state_steps = [], [], [], [], []
-            self._init_group(group, params, grads, square_avgs, acc_deltas, state_steps)
-            adadelta(params, grads, square_avgs, acc_deltas, state_steps, lr=group["lr"],
-                     rho=group["rho"], eps=group["eps"], weight_decay=group["weight_decay"],
-                     maximize=group["maximize"], foreach=group["foreach"],
-                     capturable=group["capturable"])
-        return loss
+    def _update_group(self, group, params, grads, states):
+        adadelta(params, grads, [s["square_avg"] for s in states],
+                 [s["acc_delta"] for s in states], [s["step"] for s in states],
+                 lr=group["lr"], rho=group["rho"], eps=group["eps"],
+                 weight_decay=group["weight_decay"], maximize=group["maximize"],
+                 foreach=group["foreach"], capturable=group["capturable"])
 
 
 def adadelta(params: list, grads: list, square_avgs: list, acc_deltas: list,
@@ -94,13 +59,10 @@ def adadelta(params: list, grads: list, square_avgs: list, acc_deltas: list,
              has_complex=False, *, lr: float, rho: float, eps: float, weight_decay: float,
              maximize: bool) -> None:
     """The Adadelta update on ``params`` and its state (in place), functional form."""
-    _check_capturable(params, capturable)
+    check_capturable(params, capturable)
     kw = dict(lr=_value(lr), rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
-    lists = [params, grads, square_avgs, acc_deltas, state_steps]
-    if _use_foreach(foreach, params):
-        _foreach_update(_single_tensor_adadelta, lists, (4,), **kw)
-    else:
-        _single_tensor_adadelta(*lists, **kw)
+    _apply_update(_single_tensor_adadelta, [params, grads, square_avgs, acc_deltas, state_steps],
+                  (4,), foreach, kw)
 
 
 def _single_tensor_adadelta(params, grads, square_avgs, acc_deltas, state_steps, *, lr, rho,

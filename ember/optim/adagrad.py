@@ -4,14 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_flags, _check_fused_dtype, _check_lr, _foreach_update,
-                        _full_like, _get_scalar_dtype, _real, _scalar_tensor, _use_foreach,
-                        _use_grad_for_differentiable, _value)
+from ._validate import check_args, check_flags, check_fused_dtype
+from .optimizer import (_apply_update, _full_like, _get_scalar_dtype, _GroupwiseOptimizer, _real,
+                        _scalar_tensor, _value)
 
 __all__ = ["Adagrad", "adagrad"]
 
 
-class Adagrad(Optimizer):
+class Adagrad(_GroupwiseOptimizer):
     """Adagrad (PyTorch's ``torch.optim.Adagrad``).
 
     ``s += g^2``, ``p -= clr * g / (sqrt(s) + eps)`` with
@@ -30,45 +30,36 @@ class Adagrad(Optimizer):
         differentiable (bool): not supported (must be False).
     """
 
+    # ('step' is made a tensor again by __setstate__ below)
+    _option_defaults = dict(foreach=None, maximize=False, differentiable=False, fused=None)
+
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
                  initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
                  differentiable=False, fused=None):
-        _check_lr(lr)
-        if not 0.0 <= lr_decay:
-            raise ValueError(f"Invalid lr_decay value: {lr_decay}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= initial_accumulator_value:
-            raise ValueError(f"Invalid initial_accumulator_value value: "
-                             f"{initial_accumulator_value}")
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
+        check_args(lr, lr_decay=lr_decay, weight_decay=weight_decay,
+                   initial_accumulator_value=initial_accumulator_value, eps=eps)
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach,
                         maximize=maximize, differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        _check_flags(differentiable, foreach, fused)
-        # PyTorch fills every group's accumulator with the constructor's value here (a
-        # group's own initial_accumulator_value only applies to groups added later).
+        check_flags(differentiable, foreach, fused)
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p, group, initial_accumulator_value)
+                self._init_state(p, group, self.state[p])
 
-    def _init_state(self, p, group, init):
+    def _init_state(self, p, group, state):
+        # Every accumulator starts at the constructor's value (also in groups given their
+        # own initial_accumulator_value), as in PyTorch.
+        init = self.defaults["initial_accumulator_value"]
         if group["fused"]:
-            _check_fused_dtype(p)
-        state = self.state[p]
+            check_fused_dtype(p)
         state["step"] = _scalar_tensor(0.0, _get_scalar_dtype(group["fused"]))
         state["sum"] = _full_like(p, complex(init, init) if p.is_complex() else init)
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        fused = None
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            fused = group.setdefault("fused", None)
+        # a numeric 'step' of any state takes the dtype the last group's fused flag gives
+        fused = self.param_groups[-1]["fused"] if self.param_groups else None
         for s in self.state.values():
             if len(s) != 0 and not isinstance(s["step"], Tensor):
                 s["step"] = _scalar_tensor(float(s["step"]), _get_scalar_dtype(fused))
@@ -77,34 +68,11 @@ class Adagrad(Optimizer):
         """Share the accumulators between processes (a no-op: NumPy arrays are shared when
         a process forks)."""
 
-    def _init_group(self, group, params, grads, state_sums, state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                self._init_state(p, group, self.defaults["initial_accumulator_value"])
-            state_sums.append(state["sum"])
-            state_steps.append(state["step"])
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, state_sums, state_steps = [], [], [], []
-            self._init_group(group, params, grads, state_sums, state_steps)
-            adagrad(params, grads, state_sums, state_steps, lr=group["lr"],
-                    weight_decay=group["weight_decay"], lr_decay=group["lr_decay"],
-                    eps=group["eps"], maximize=group["maximize"], foreach=group["foreach"],
-                    fused=group["fused"])
-        return loss
+    def _update_group(self, group, params, grads, states):
+        adagrad(params, grads, [s["sum"] for s in states], [s["step"] for s in states],
+                lr=group["lr"], weight_decay=group["weight_decay"], lr_decay=group["lr_decay"],
+                eps=group["eps"], maximize=group["maximize"], foreach=group["foreach"],
+                fused=group["fused"])
 
 
 def adagrad(params: list, grads: list, state_sums: list, state_steps: list, fused=None,
@@ -116,11 +84,8 @@ def adagrad(params: list, grads: list, state_sums: list, state_steps: list, fuse
         raise NotImplementedError("grad_scale/found_inf (AMP) are not supported")
     kw = dict(lr=_value(lr), weight_decay=weight_decay, lr_decay=lr_decay, eps=eps,
               maximize=maximize)
-    lists = [params, grads, state_sums, state_steps]
-    if _use_foreach(True if fused else foreach, params):
-        _foreach_update(_single_tensor_adagrad, lists, (3,), **kw)
-    else:
-        _single_tensor_adagrad(*lists, **kw)
+    _apply_update(_single_tensor_adagrad, [params, grads, state_sums, state_steps], (3,),
+                  True if fused else foreach, kw)
 
 
 def _single_tensor_adagrad(params, grads, state_sums, state_steps, *, lr, weight_decay,

@@ -4,30 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_fused_dtype, _check_lr,
-                        _foreach_update, _get_scalar_dtype, _lerp_, _real, _scalar_tensor,
-                        _to_scalar, _use_foreach, _use_grad_for_differentiable, _value, _zeros_like)
+from ._validate import check_args, check_capturable, check_flags, check_fused_dtype
+from .optimizer import (_apply_update, _get_scalar_dtype, _GroupwiseOptimizer, _lerp_, _real,
+                        _scalar_tensor, _to_scalar, _value, _zeros_like)
 
 __all__ = ["Adam", "adam"]
 
 
-def _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable):
-    if isinstance(lr, Tensor):
-        if foreach and not capturable:
-            raise ValueError("lr as a Tensor is not supported for capturable=False and "
-                             "foreach=True")
-    _check_lr(lr)
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= _value(betas[0]) < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= _value(betas[1]) < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-
-
-class Adam(Optimizer):
+class Adam(_GroupwiseOptimizer):
     """Adam (PyTorch's ``torch.optim.Adam``).
 
     ``m = beta1 m + (1 - beta1) g``, ``v = beta2 v + (1 - beta2) g^2``, and
@@ -51,10 +35,17 @@ class Adam(Optimizer):
         differentiable (bool): not supported (must be False).
     """
 
+    _option_defaults = dict(amsgrad=False, maximize=False, foreach=None, capturable=False,
+                            differentiable=False, decoupled_weight_decay=False, fused=None)
+    _scalar_state = ("step",)
+
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False, fused=None, decoupled_weight_decay=False):
-        _check_adam_args(lr, betas, eps, weight_decay, foreach, capturable)
+        if isinstance(lr, Tensor) and foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
+        check_args(lr, eps=eps, betas=betas, weight_decay=weight_decay)
         if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
                 or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
             raise ValueError("betas must be either both floats or both Tensors")
@@ -71,71 +62,40 @@ class Adam(Optimizer):
                         capturable=capturable, differentiable=differentiable, fused=fused,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
-        _check_flags(differentiable, foreach, fused)
+        check_flags(differentiable, foreach, fused)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("amsgrad", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            fused = group.setdefault("fused", None)
+    def _init_state(self, p, group, state):
+        if group["fused"]:
+            check_fused_dtype(p)
+        fused_or_capturable = group["capturable"] or group["fused"]
+        state["step"] = _scalar_tensor(
+            0.0, _get_scalar_dtype(group["fused"]) if fused_or_capturable else None)
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_avg_sq"] = _zeros_like(p)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = _zeros_like(p)
+
+    def _gather(self, group):
+        if group["foreach"] and isinstance(group["lr"], Tensor) and not group["capturable"]:
+            # PyTorch raises this in its gathering loop, once the first parameter with a
+            # gradient has its state: do the same
             for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    dt = _get_scalar_dtype(fused) if group["capturable"] or fused else None
-                    p_state["step"] = _scalar_tensor(float(p_state["step"]), dt)
+                if p.grad is not None:
+                    if len(self.state[p]) == 0:
+                        self._init_state(p, group, self.state[p])
+                    raise RuntimeError("lr as a Tensor is not supported for capturable=False "
+                                       "and foreach=True")
+        return super()._gather(group)
 
-    def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
-                    state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                if group["fused"]:
-                    _check_fused_dtype(p)
-                fused_or_capturable = group["capturable"] or group["fused"]
-                state["step"] = _scalar_tensor(
-                    0.0, _get_scalar_dtype(group["fused"]) if fused_or_capturable else None)
-                state["exp_avg"] = _zeros_like(p)
-                state["exp_avg_sq"] = _zeros_like(p)
-                if group["amsgrad"]:
-                    state["max_exp_avg_sq"] = _zeros_like(p)
-            exp_avgs.append(state["exp_avg"])
-            exp_avg_sqs.append(state["exp_avg_sq"])
-            if group["amsgrad"]:
-                max_exp_avg_sqs.append(state["max_exp_avg_sq"])
-            if group["foreach"] and isinstance(group["lr"], Tensor) and not group["capturable"]:
-                raise RuntimeError("lr as a Tensor is not supported for capturable=False and "
-                                   "foreach=True")
-            state_steps.append(state["step"])
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps = [], [], [], [], [], []
-            self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs,
-                             steps)
-            beta1, beta2 = group["betas"]
-            adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps,
-                 amsgrad=group["amsgrad"], beta1=beta1, beta2=beta2, lr=group["lr"],
-                 weight_decay=group["weight_decay"], eps=group["eps"],
-                 maximize=group["maximize"], foreach=group["foreach"],
-                 capturable=group["capturable"], fused=group["fused"],
-                 decoupled_weight_decay=group["decoupled_weight_decay"])
-        return loss
+    def _update_group(self, group, params, grads, states):
+        beta1, beta2 = group["betas"]
+        max_exp_avg_sqs = [s["max_exp_avg_sq"] for s in states] if group["amsgrad"] else []
+        adam(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+             max_exp_avg_sqs, [s["step"] for s in states], amsgrad=group["amsgrad"],
+             beta1=beta1, beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
+             eps=group["eps"], maximize=group["maximize"], foreach=group["foreach"],
+             capturable=group["capturable"], fused=group["fused"],
+             decoupled_weight_decay=group["decoupled_weight_decay"])
 
 
 def adam(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, max_exp_avg_sqs: list,
@@ -146,15 +106,13 @@ def adam(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, max_exp_a
     """The Adam update on ``params`` and its state (in place), functional form."""
     if grad_scale is not None or found_inf is not None:
         raise NotImplementedError("grad_scale/found_inf (AMP) are not supported")
-    _check_capturable(params, capturable)
+    check_capturable(params, capturable)
     kw = dict(amsgrad=amsgrad, beta1=_value(beta1), beta2=_value(beta2), lr=_value(lr),
               weight_decay=weight_decay, eps=eps, maximize=maximize,
               decoupled_weight_decay=decoupled_weight_decay)
-    lists = [params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps]
-    if _use_foreach(True if fused else foreach, params):
-        _foreach_update(_single_tensor_adam, lists, (5,), **kw)
-    else:
-        _single_tensor_adam(*lists, **kw)
+    _apply_update(_single_tensor_adam,
+                  [params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps], (5,),
+                  True if fused else foreach, kw)
 
 
 def _single_tensor_adam(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, state_steps, *,

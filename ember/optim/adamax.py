@@ -3,26 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
-                        _lerp_, _real, _scalar_tensor, _use_foreach, _use_grad_for_differentiable,
+from ._validate import check_args, check_capturable, check_flags
+from .optimizer import (_apply_update, _GroupwiseOptimizer, _lerp_, _real, _scalar_tensor,
                         _value, _zeros_like)
 
 __all__ = ["Adamax", "adamax"]
 
 
-def _check_betas(eps, betas, weight_decay):
-    if not 0.0 <= eps:
-        raise ValueError(f"Invalid epsilon value: {eps}")
-    if not 0.0 <= betas[0] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
-    if not 0.0 <= betas[1] < 1.0:
-        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-    if not 0.0 <= weight_decay:
-        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-
-
-class Adamax(Optimizer):
+class Adamax(_GroupwiseOptimizer):
     """Adamax (PyTorch's ``torch.optim.Adamax``).
 
     ``m = beta1 m + (1 - beta1) g``, ``u = max(beta2 u, |g| + eps)``,
@@ -40,60 +28,30 @@ class Adamax(Optimizer):
         capturable (bool): CUDA-graph capture; not available on the CPU.
     """
 
+    _option_defaults = dict(foreach=None, maximize=False, differentiable=False,
+                            capturable=False)
+    _scalar_state = ("step",)
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  foreach=None, *, maximize=False, differentiable=False, capturable=False):
-        _check_lr(lr)
-        _check_betas(eps, betas, weight_decay)
+        check_args(lr, eps=eps, betas=betas, weight_decay=weight_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)
-        _check_flags(differentiable)
+        check_flags(differentiable)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_tensor(float(p_state["step"]))
+    def _init_state(self, p, group, state):
+        state["step"] = _scalar_tensor(0.0)
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_inf"] = _zeros_like(p)
 
-    def _init_group(self, group, params, grads, exp_avgs, exp_infs, state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _scalar_tensor(0.0)
-                state["exp_avg"] = _zeros_like(p)
-                state["exp_inf"] = _zeros_like(p)
-            exp_avgs.append(state["exp_avg"])
-            exp_infs.append(state["exp_inf"])
-            state_steps.append(state["step"])
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, exp_avgs, exp_infs, state_steps = [], [], [], [], []
-            self._init_group(group, params, grads, exp_avgs, exp_infs, state_steps)
-            beta1, beta2 = group["betas"]
-            adamax(params, grads, exp_avgs, exp_infs, state_steps, eps=group["eps"],
-                   beta1=beta1, beta2=beta2, lr=group["lr"],
-                   weight_decay=group["weight_decay"], foreach=group["foreach"],
-                   maximize=group["maximize"], capturable=group["capturable"])
-        return loss
+    def _update_group(self, group, params, grads, states):
+        beta1, beta2 = group["betas"]
+        adamax(params, grads, [s["exp_avg"] for s in states], [s["exp_inf"] for s in states],
+               [s["step"] for s in states], eps=group["eps"], beta1=beta1, beta2=beta2,
+               lr=group["lr"], weight_decay=group["weight_decay"], foreach=group["foreach"],
+               maximize=group["maximize"], capturable=group["capturable"])
 
 
 def adamax(params: list, grads: list, exp_avgs: list, exp_infs: list, state_steps: list,
@@ -101,14 +59,11 @@ def adamax(params: list, grads: list, exp_avgs: list, exp_infs: list, state_step
            has_complex=False, *, eps: float, beta1: float, beta2: float, lr: float,
            weight_decay: float) -> None:
     """The Adamax update on ``params`` and its state (in place), functional form."""
-    _check_capturable(params, capturable)
+    check_capturable(params, capturable)
     kw = dict(eps=eps, beta1=beta1, beta2=beta2, lr=_value(lr), weight_decay=weight_decay,
               maximize=maximize)
-    lists = [params, grads, exp_avgs, exp_infs, state_steps]
-    if _use_foreach(foreach, params):
-        _foreach_update(_single_tensor_adamax, lists, (4,), **kw)
-    else:
-        _single_tensor_adamax(*lists, **kw)
+    _apply_update(_single_tensor_adamax, [params, grads, exp_avgs, exp_infs, state_steps], (4,),
+                  foreach, kw)
 
 
 def _single_tensor_adamax(params, grads, exp_avgs, exp_infs, state_steps, *, eps, beta1, beta2,

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
-                        _get_scalar_dtype, _real, _scalar_tensor, _use_foreach,
-                        _use_grad_for_differentiable, _value, _zeros_like)
+from ._validate import check_args, check_capturable, check_flags
+from .optimizer import (_apply_update, _get_scalar_dtype, _GroupwiseOptimizer, _real,
+                        _scalar_tensor, _value, _zeros_like)
 
 __all__ = ["ASGD", "asgd"]
 
 
-class ASGD(Optimizer):
+class ASGD(_GroupwiseOptimizer):
     """Averaged SGD (PyTorch's ``torch.optim.ASGD``).
 
     ``p = p (1 - lambd eta) - eta g``; the average ``ax`` tracks ``p`` (a plain copy until
@@ -31,64 +30,31 @@ class ASGD(Optimizer):
         capturable (bool): CUDA-graph capture; not available on the CPU.
     """
 
+    _option_defaults = dict(foreach=None, maximize=False, differentiable=False,
+                            capturable=False)
+    _scalar_state = ("step", "eta", "mu")
+
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
                  foreach=None, maximize=False, differentiable=False, capturable=False):
-        _check_lr(lr)
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_args(lr, weight_decay=weight_decay)
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         foreach=foreach, maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)
-        _check_flags(differentiable)
+        check_flags(differentiable)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0:
-                    for key in ("step", "eta", "mu"):
-                        if not isinstance(p_state[key], Tensor):
-                            p_state[key] = _scalar_tensor(float(p_state[key]))
+    def _init_state(self, p, group, state):
+        state["step"] = _scalar_tensor(0.0)
+        state["eta"] = _scalar_tensor(_value(group["lr"]), _get_scalar_dtype())
+        state["mu"] = _scalar_tensor(1.0)
+        state["ax"] = _zeros_like(p)
 
-    def _init_group(self, group, params, grads, mus, axs, etas, state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _scalar_tensor(0.0)
-                state["eta"] = _scalar_tensor(_value(group["lr"]), _get_scalar_dtype())
-                state["mu"] = _scalar_tensor(1.0)
-                state["ax"] = _zeros_like(p)
-            mus.append(state["mu"])
-            axs.append(state["ax"])
-            etas.append(state["eta"])
-            state_steps.append(state["step"])
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, mus, axs, etas, state_steps = [], [], [], [], [], []
-            self._init_group(group, params, grads, mus, axs, etas, state_steps)
-            asgd(params, grads, axs, mus, etas, state_steps, lambd=group["lambd"],
-                 lr=group["lr"], t0=group["t0"], alpha=group["alpha"],
-                 weight_decay=group["weight_decay"], foreach=group["foreach"],
-                 maximize=group["maximize"], capturable=group["capturable"])
-        return loss
+    def _update_group(self, group, params, grads, states):
+        asgd(params, grads, [s["ax"] for s in states], [s["mu"] for s in states],
+             [s["eta"] for s in states], [s["step"] for s in states], lambd=group["lambd"],
+             lr=group["lr"], t0=group["t0"], alpha=group["alpha"],
+             weight_decay=group["weight_decay"], foreach=group["foreach"],
+             maximize=group["maximize"], capturable=group["capturable"])
 
 
 def asgd(params: list, grads: list, axs: list, mus: list, etas: list, state_steps: list,
@@ -96,14 +62,11 @@ def asgd(params: list, grads: list, axs: list, mus: list, etas: list, state_step
          has_complex=False, *, lambd: float, lr: float, t0: float, alpha: float,
          weight_decay: float) -> None:
     """The ASGD update on ``params`` and its state (in place), functional form."""
-    _check_capturable(params, capturable)
+    check_capturable(params, capturable)
     kw = dict(lambd=lambd, lr=_value(lr), t0=t0, alpha=alpha, weight_decay=weight_decay,
               maximize=maximize)
-    lists = [params, grads, axs, mus, etas, state_steps]
-    if _use_foreach(foreach, params):
-        _foreach_update(_single_tensor_asgd, lists, (3, 4, 5), **kw)
-    else:
-        _single_tensor_asgd(*lists, **kw)
+    _apply_update(_single_tensor_asgd, [params, grads, axs, mus, etas, state_steps], (3, 4, 5),
+                  foreach, kw)
 
 
 def _single_tensor_asgd(params, grads, axs, mus, etas, state_steps, *, lambd, lr, t0, alpha,

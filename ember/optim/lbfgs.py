@@ -6,7 +6,8 @@ import numpy as np
 
 from .._tensor import Tensor, _wrap
 from ..autograd.grad_mode import enable_grad, no_grad
-from .optimizer import Optimizer, _check_lr, _to_scalar, _value
+from ._validate import check_args
+from .optimizer import Optimizer, _to_scalar, _value
 
 __all__ = ["LBFGS"]
 
@@ -166,7 +167,7 @@ class LBFGS(Optimizer):
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
                  tolerance_change=1e-9, history_size=100, line_search_fn=None):
-        _check_lr(lr)
+        check_args(lr)
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,

@@ -3,16 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
-from .adamax import _check_betas
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
-                        _lerp_, _real, _scalar_tensor, _use_foreach, _use_grad_for_differentiable,
+from ._validate import check_args, check_capturable, check_flags
+from .optimizer import (_apply_update, _GroupwiseOptimizer, _lerp_, _real, _scalar_tensor,
                         _value, _zeros_like)
 
 __all__ = ["NAdam", "nadam"]
 
 
-class NAdam(Optimizer):
+class NAdam(_GroupwiseOptimizer):
     """NAdam (PyTorch's ``torch.optim.NAdam``).
 
     The momentum coefficient follows the schedule
@@ -35,73 +33,36 @@ class NAdam(Optimizer):
         differentiable (bool): not supported (must be False).
     """
 
+    _option_defaults = dict(maximize=False, foreach=None, capturable=False,
+                            differentiable=False, decoupled_weight_decay=False)
+    _scalar_state = ("step", "mu_product")
+
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,
                  maximize=False, capturable=False, differentiable=False):
-        _check_lr(lr)
-        _check_betas(eps, betas, weight_decay)
-        if not 0.0 <= momentum_decay:
-            raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
+        check_args(lr, eps=eps, betas=betas, weight_decay=weight_decay,
+                   momentum_decay=momentum_decay)
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
                         foreach=foreach, capturable=capturable, differentiable=differentiable)
         super().__init__(params, defaults)
-        _check_flags(differentiable)
+        check_flags(differentiable)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("capturable", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("decoupled_weight_decay", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0:
-                    if not isinstance(p_state["step"], Tensor):
-                        p_state["step"] = _scalar_tensor(float(p_state["step"]))
-                    if not isinstance(p_state["mu_product"], Tensor):
-                        p_state["mu_product"] = _scalar_tensor(float(p_state["mu_product"]))
+    def _init_state(self, p, group, state):
+        state["step"] = _scalar_tensor(0.0)
+        state["mu_product"] = _scalar_tensor(1.0)
+        state["exp_avg"] = _zeros_like(p)
+        state["exp_avg_sq"] = _zeros_like(p)
 
-    def _init_group(self, group, params, grads, exp_avgs, exp_avg_sqs, mu_products,
-                    state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _scalar_tensor(0.0)
-                state["mu_product"] = _scalar_tensor(1.0)
-                state["exp_avg"] = _zeros_like(p)
-                state["exp_avg_sq"] = _zeros_like(p)
-            exp_avgs.append(state["exp_avg"])
-            exp_avg_sqs.append(state["exp_avg_sq"])
-            mu_products.append(state["mu_product"])
-            state_steps.append(state["step"])
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, exp_avgs, exp_avg_sqs, mu_products, steps = [], [], [], [], [], []
-            self._init_group(group, params, grads, exp_avgs, exp_avg_sqs, mu_products, steps)
-            beta1, beta2 = group["betas"]
-            nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, steps, beta1=beta1,
-                  beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
-                  momentum_decay=group["momentum_decay"], eps=group["eps"],
-                  maximize=group["maximize"],
-                  decoupled_weight_decay=group["decoupled_weight_decay"],
-                  foreach=group["foreach"], capturable=group["capturable"])
-        return loss
+    def _update_group(self, group, params, grads, states):
+        beta1, beta2 = group["betas"]
+        nadam(params, grads, [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states],
+              [s["mu_product"] for s in states], [s["step"] for s in states], beta1=beta1,
+              beta2=beta2, lr=group["lr"], weight_decay=group["weight_decay"],
+              momentum_decay=group["momentum_decay"], eps=group["eps"],
+              maximize=group["maximize"], decoupled_weight_decay=group["decoupled_weight_decay"],
+              foreach=group["foreach"], capturable=group["capturable"])
 
 
 def nadam(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, mu_products: list,
@@ -110,15 +71,13 @@ def nadam(params: list, grads: list, exp_avgs: list, exp_avg_sqs: list, mu_produ
           beta2: float, lr: float, weight_decay: float, momentum_decay: float,
           eps: float) -> None:
     """The NAdam update on ``params`` and its state (in place), functional form."""
-    _check_capturable(params, capturable)
+    check_capturable(params, capturable)
     kw = dict(beta1=beta1, beta2=beta2, lr=_value(lr), weight_decay=weight_decay,
               momentum_decay=momentum_decay, eps=eps, maximize=maximize,
               decoupled_weight_decay=decoupled_weight_decay)
-    lists = [params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps]
-    if _use_foreach(foreach, params):
-        _foreach_update(_single_tensor_nadam, lists, (4, 5), **kw)
-    else:
-        _single_tensor_nadam(*lists, **kw)
+    _apply_update(_single_tensor_nadam,
+                  [params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps], (4, 5),
+                  foreach, kw)
 
 
 def _single_tensor_nadam(params, grads, exp_avgs, exp_avg_sqs, mu_products, state_steps, *,

@@ -6,6 +6,12 @@ parameter tensor). Subclasses implement ``step``; the update itself is a plain f
 per optimizer (``ember.optim.adam.adam`` ...) that works on the parameters' NumPy arrays in
 place, so a step allocates no autograd graph and keeps each parameter's dtype.
 
+The built-in optimizers but LBFGS derive from ``_GroupwiseOptimizer`` (at the end of this
+file), whose ``step`` gathers each group's parameters, gradients and lazily created state
+and hands them to the optimizer's ``_update_group``; each functional form runs its
+per-parameter loop through ``_apply_update`` (one parameter at a time, or batched by
+``_foreach_update``). Their argument checks are in ``_validate.py``.
+
 ``state_dict()`` replaces parameters by their running index over all groups, as PyTorch
 does, so a state dict saved from one model can be loaded into an optimizer over another
 model with the same parameter layout (also one made by PyTorch, once its tensors are
@@ -167,11 +173,6 @@ def _lerp_(start: np.ndarray, end: np.ndarray, weight: float) -> None:
 _FOREACH_CHUNK = 1 << 15
 
 
-def _use_foreach(foreach, params) -> bool:
-    """Whether to batch the update (``foreach=None``: yes, it only batches small tensors)."""
-    return (foreach is None or bool(foreach)) and len(params) > 1
-
-
 def _flat_base(lst, idx, bounds, total):
     """The flat array behind the state tensors ``lst[i]`` (``i`` in ``idx``) if an earlier
     foreach step left them as consecutive views of one array, in this order; else None."""
@@ -285,38 +286,16 @@ def _foreach_update(update, lists: list, scalar_lists: tuple, alone=_FOREACH_CHU
                     lst[i].__dict__["_flat"] = (flat, start)
 
 
-def _check_capturable(params, capturable: bool) -> None:
-    # Capturable kernels exist for accelerators only; PyTorch refuses CPU tensors.
-    if capturable and params:
-        raise AssertionError("If capturable=True, params and state_steps must be on supported "
-                             "devices: ['cuda', 'xpu', 'hpu', 'privateuseone', 'xla'].")
-
-
-def _check_fused_dtype(p: Tensor) -> None:
-    if not (p.is_floating_point()):
-        raise RuntimeError("`fused=True` requires all the params to be floating point Tensors "
-                           f"of supported devices: ['mps', 'cuda', 'xpu', 'hpu', 'cpu', 'mtia', "
-                           f"'privateuseone'] but {p.dtype} and {p.device.type}")
-
-
-def _check_flags(differentiable: bool, foreach=None, fused=None) -> None:
-    """Validate the implementation-choice flags PyTorch optimizers take."""
-    if fused:
-        if differentiable:
-            raise RuntimeError("`fused` does not support `differentiable`")
-        if foreach:
-            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
-    if differentiable:
-        # The update is computed on the parameters' arrays, outside autograd.
-        raise NotImplementedError("ember.optim: differentiable=True (autograd through the "
-                                  "optimizer step) is not supported")
-
-
-def _check_lr(lr) -> None:
-    if isinstance(lr, Tensor) and lr.numel() != 1:
-        raise ValueError("Tensor lr must be 1-element")
-    if not 0.0 <= _value(lr):
-        raise ValueError(f"Invalid learning rate: {lr}")
+def _apply_update(update, lists: list, scalar_lists: tuple, foreach, kwargs: dict,
+                  alone=_FOREACH_CHUNK // 4) -> None:
+    """Run a functional form's per-parameter loop ``update(*lists, **kwargs)``: batched by
+    ``_foreach_update`` (with its ``scalar_lists`` and ``alone``) when there is more than one
+    parameter and ``foreach`` is True or None (the default batches: only small tensors are
+    batched, where it pays), else directly on the lists."""
+    if (foreach is None or foreach) and len(lists[0]) > 1:
+        _foreach_update(update, lists, scalar_lists, alone, **kwargs)
+    else:
+        update(*lists, **kwargs)
 
 
 def _use_grad_for_differentiable(func):
@@ -337,20 +316,23 @@ def _hook_step(func):
     @functools.wraps(func)
     def step(*args, **kwargs):
         self = args[0]
-        for pre_hook in chain(_global_optimizer_pre_hooks.values(),
-                              self._optimizer_step_pre_hooks.values()):
-            result = pre_hook(self, args, kwargs)
-            if result is not None:
-                if isinstance(result, tuple) and len(result) == 2:
-                    args, kwargs = result
-                else:
-                    raise RuntimeError(f"{func} must return None or a tuple of (new_args, "
-                                       f"new_kwargs), but got {result}.")
+        # (the hook dicts are usually empty: test before building the chains, every step)
+        if _global_optimizer_pre_hooks or self._optimizer_step_pre_hooks:
+            for pre_hook in chain(_global_optimizer_pre_hooks.values(),
+                                  self._optimizer_step_pre_hooks.values()):
+                result = pre_hook(self, args, kwargs)
+                if result is not None:
+                    if isinstance(result, tuple) and len(result) == 2:
+                        args, kwargs = result
+                    else:
+                        raise RuntimeError(f"{func} must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
         out = func(*args, **kwargs)
         self._optimizer_step_code()
-        for post_hook in chain(self._optimizer_step_post_hooks.values(),
-                               _global_optimizer_post_hooks.values()):
-            post_hook(self, args, kwargs)
+        if self._optimizer_step_post_hooks or _global_optimizer_post_hooks:
+            for post_hook in chain(self._optimizer_step_post_hooks.values(),
+                                   _global_optimizer_post_hooks.values()):
+                post_hook(self, args, kwargs)
         return out
     step.hooked = True
     return step
@@ -372,6 +354,13 @@ class Optimizer:
     Parameters should come in an ordered collection (a list, ``module.parameters()``): the
     order ties a state dict's entries to the parameters.
     """
+
+    # For subclasses, used by __setstate__ (and so by load_state_dict) to bring state saved
+    # by older versions up to date: the options a group may lack, with their defaults (added
+    # in this order), and the per-parameter 0-d state entries older versions kept as Python
+    # numbers (made tensors again).
+    _option_defaults: dict = {}
+    _scalar_state: tuple = ()
 
     def __init__(self, params, defaults: dict) -> None:
         self.defaults = defaults
@@ -406,6 +395,18 @@ class Optimizer:
                 setattr(self, name, OrderedDict())
         self._patch_step_function()
         self.defaults.setdefault("differentiable", False)
+        for group in self.param_groups:
+            for key, default in self._option_defaults.items():
+                group.setdefault(key, default)
+            if self._scalar_state:
+                # float32 for fused groups, else the default scalar dtype (as PyTorch)
+                dtype = _get_scalar_dtype(group.get("fused"))
+                for p in group["params"]:
+                    p_state = self.state.get(p, [])
+                    if len(p_state) != 0:
+                        for key in self._scalar_state:
+                            if not isinstance(p_state[key], Tensor):
+                                p_state[key] = _scalar_tensor(float(p_state[key]), dtype)
 
     def __repr__(self) -> str:
         text = self.__class__.__name__ + " ("
@@ -660,3 +661,55 @@ class Optimizer:
             raise ValueError("some parameters appear in more than one parameter group")
 
         self.param_groups.append(param_group)
+
+
+class _GroupwiseOptimizer(Optimizer):
+    """The shared ``step`` of the optimizers whose update is a functional form applied to
+    each parameter group in turn (all but LBFGS).
+
+    A step runs the closure, then for each group gathers the parameters that have a
+    gradient, their gradients and their state (``_gather``), and hands them to
+    ``_update_group``, which calls the functional form with the group's options and the
+    state tensors it needs. By default ``_gather`` gives each parameter's state dict,
+    filled by ``_init_state`` before the parameter's first step; subclasses implement
+    ``_init_state`` and ``_update_group``, or override ``_gather`` (SGD).
+    """
+
+    def _init_state(self, p: Tensor, group: dict, state: dict) -> None:
+        """Fill the empty ``state`` of parameter ``p`` (in ``group``) before its first step."""
+        raise NotImplementedError
+
+    def _update_group(self, group: dict, params: list, grads: list, states: list) -> None:
+        """Update ``params`` (those of ``group`` with a gradient), given their gradients and
+        their states as ``_gather`` gives them."""
+        raise NotImplementedError
+
+    def _gather(self, group: dict):
+        """The group's parameters that have a gradient, their gradients and their state
+        dicts (filled by ``_init_state`` if empty), as three lists."""
+        params, grads, states = [], [], []
+        all_states = self.state
+        for p in group["params"]:
+            grad = p.grad
+            if grad is None:
+                continue
+            state = all_states[p]
+            if len(state) == 0:
+                self._init_state(p, group, state)
+            params.append(p)
+            grads.append(grad)
+            states.append(state)
+        return params, grads, states
+
+    @_use_grad_for_differentiable
+    def step(self, closure=None):
+        """Perform one optimization step.
+
+        Args:
+            closure (Callable, optional): re-evaluates the model and returns the loss.
+        """
+        loss = self._call_closure(closure)
+        for group in self.param_groups:
+            params, grads, states = self._gather(group)
+            self._update_group(group, params, grads, states)
+        return loss

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
-                        _lerp_, _real, _scalar_tensor, _use_foreach, _use_grad_for_differentiable,
+from ._validate import check_args, check_capturable, check_flags
+from .optimizer import (_apply_update, _GroupwiseOptimizer, _lerp_, _real, _scalar_tensor,
                         _value, _zeros_like)
 
 __all__ = ["RMSprop", "rmsprop"]
 
 
-class RMSprop(Optimizer):
+class RMSprop(_GroupwiseOptimizer):
     """RMSprop (PyTorch's ``torch.optim.RMSprop``).
 
     ``v = alpha v + (1 - alpha) g^2``; the denominator is ``sqrt(v) + eps`` (centered:
@@ -32,77 +31,37 @@ class RMSprop(Optimizer):
         differentiable (bool): not supported (must be False).
     """
 
+    _option_defaults = dict(momentum=0, centered=False, foreach=None, maximize=False,
+                            differentiable=False, capturable=False)
+    _scalar_state = ("step",)
+
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, capturable=False, foreach=None, maximize=False,
                  differentiable=False):
-        _check_lr(lr)
-        if not 0.0 <= eps:
-            raise ValueError(f"Invalid epsilon value: {eps}")
-        if not 0.0 <= momentum:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if not 0.0 <= weight_decay:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
-        if not 0.0 <= alpha:
-            raise ValueError(f"Invalid alpha value: {alpha}")
+        check_args(lr, eps=eps, momentum=momentum, weight_decay=weight_decay, alpha=alpha)
         defaults = dict(lr=lr, momentum=momentum, alpha=alpha, eps=eps, centered=centered,
                         weight_decay=weight_decay, capturable=capturable, foreach=foreach,
                         maximize=maximize, differentiable=differentiable)
         super().__init__(params, defaults)
-        _check_flags(differentiable)
+        check_flags(differentiable)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("momentum", 0)
-            group.setdefault("centered", False)
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_tensor(float(p_state["step"]))
+    def _init_state(self, p, group, state):
+        state["step"] = _scalar_tensor(0.0)
+        state["square_avg"] = _zeros_like(p)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = _zeros_like(p)
+        if group["centered"]:
+            state["grad_avg"] = _zeros_like(p)
 
-    def _init_group(self, group, params, grads, square_avgs, momentum_buffer_list, grad_avgs,
-                    state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _scalar_tensor(0.0)
-                state["square_avg"] = _zeros_like(p)
-                if group["momentum"] > 0:
-                    state["momentum_buffer"] = _zeros_like(p)
-                if group["centered"]:
-                    state["grad_avg"] = _zeros_like(p)
-            square_avgs.append(state["square_avg"])
-            state_steps.append(state["step"])
-            if group["momentum"] > 0:
-                momentum_buffer_list.append(state["momentum_buffer"])
-            if group["centered"]:
-                grad_avgs.append(state["grad_avg"])
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, square_avgs, grad_avgs, bufs, state_steps = [], [], [], [], [], []
-            self._init_group(group, params, grads, square_avgs, bufs, grad_avgs, state_steps)
-            rmsprop(params, grads, square_avgs, grad_avgs, bufs, state_steps, lr=group["lr"],
-                    alpha=group["alpha"], eps=group["eps"],
-                    weight_decay=group["weight_decay"], momentum=group["momentum"],
-                    centered=group["centered"], foreach=group["foreach"],
-                    maximize=group["maximize"], capturable=group["capturable"])
-        return loss
+    def _update_group(self, group, params, grads, states):
+        bufs = [s["momentum_buffer"] for s in states] if group["momentum"] > 0 else []
+        grad_avgs = [s["grad_avg"] for s in states] if group["centered"] else []
+        rmsprop(params, grads, [s["square_avg"] for s in states], grad_avgs, bufs,
+                [s["step"] for s in states], lr=group["lr"], alpha=group["alpha"],
+                eps=group["eps"], weight_decay=group["weight_decay"],
+                momentum=group["momentum"], centered=group["centered"],
+                foreach=group["foreach"], maximize=group["maximize"],
+                capturable=group["capturable"])
 
 
 def rmsprop(params: list, grads: list, square_avgs: list, grad_avgs: list,
@@ -111,14 +70,12 @@ def rmsprop(params: list, grads: list, square_avgs: list, grad_avgs: list,
             alpha: float, eps: float, weight_decay: float, momentum: float,
             centered: bool) -> None:
     """The RMSprop update on ``params`` and its state (in place), functional form."""
-    _check_capturable(params, capturable)
+    check_capturable(params, capturable)
     kw = dict(lr=_value(lr), alpha=alpha, eps=eps, weight_decay=weight_decay,
               momentum=momentum, centered=centered, maximize=maximize)
-    lists = [params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps]
-    if _use_foreach(foreach, params):
-        _foreach_update(_single_tensor_rmsprop, lists, (5,), **kw)
-    else:
-        _single_tensor_rmsprop(*lists, **kw)
+    _apply_update(_single_tensor_rmsprop,
+                  [params, grads, square_avgs, grad_avgs, momentum_buffer_list, state_steps],
+                  (5,), foreach, kw)
 
 
 def _single_tensor_rmsprop(params, grads, square_avgs, grad_avgs, momentum_buffer_list,

@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import Tensor
-from .optimizer import (Optimizer, _check_capturable, _check_flags, _check_lr, _foreach_update,
-                        _full_like, _real, _scalar_tensor, _to_scalar, _use_foreach,
-                        _use_grad_for_differentiable, _value, _zeros_like)
+from ._validate import check_args, check_capturable, check_flags
+from .optimizer import (_apply_update, _full_like, _GroupwiseOptimizer, _real, _scalar_tensor,
+                        _to_scalar, _value, _zeros_like)
 
 __all__ = ["Rprop", "rprop"]
 
 
-class Rprop(Optimizer):
+class Rprop(_GroupwiseOptimizer):
     """Rprop (PyTorch's ``torch.optim.Rprop``).
 
     Each coordinate keeps a step size: multiplied by ``etaplus`` when its gradient keeps its
@@ -30,64 +29,33 @@ class Rprop(Optimizer):
         differentiable (bool): not supported (must be False).
     """
 
+    _option_defaults = dict(foreach=None, maximize=False, differentiable=False,
+                            capturable=False)
+    _scalar_state = ("step",)
+
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        _check_lr(lr)
-        if not 0.0 < etas[0] < 1.0 < etas[1]:
-            raise ValueError(f"Invalid eta values: {etas[0]}, {etas[1]}")
+        check_args(lr, etas=etas)
         defaults = dict(lr=lr, etas=etas, step_sizes=step_sizes, foreach=foreach,
                         maximize=maximize, differentiable=differentiable,
                         capturable=capturable)
         super().__init__(params, defaults)
-        _check_flags(differentiable)
+        check_flags(differentiable)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("foreach", None)
-            group.setdefault("maximize", False)
-            group.setdefault("differentiable", False)
-            group.setdefault("capturable", False)
-            for p in group["params"]:
-                p_state = self.state.get(p, [])
-                if len(p_state) != 0 and not isinstance(p_state["step"], Tensor):
-                    p_state["step"] = _scalar_tensor(float(p_state["step"]))
+    def _init_state(self, p, group, state):
+        state["step"] = _scalar_tensor(0.0)
+        state["prev"] = _zeros_like(p)
+        lr = _value(_to_scalar(group["lr"]))
+        state["step_size"] = _full_like(p.grad, complex(lr, lr) if p.is_complex() else lr)
 
-    def _init_group(self, group, params, grads, prevs, step_sizes, state_steps):
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            params.append(p)
-            grads.append(p.grad)
-            state = self.state[p]
-            if len(state) == 0:
-                state["step"] = _scalar_tensor(0.0)
-                state["prev"] = _zeros_like(p)
-                lr = _value(_to_scalar(group["lr"]))
-                state["step_size"] = _full_like(p.grad, complex(lr, lr) if p.is_complex()
-                                                else lr)
-            prevs.append(state["prev"])
-            step_sizes.append(state["step_size"])
-            state_steps.append(state["step"])
-
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, prevs, step_sizes, state_steps = [], [], [], [], []
-            self._init_group(group, params, grads, prevs, step_sizes, state_steps)
-            etaminus, etaplus = group["etas"]
-            step_size_min, step_size_max = group["step_sizes"]
-            rprop(params, grads, prevs, step_sizes, state_steps, step_size_min=step_size_min,
-                  step_size_max=step_size_max, etaminus=etaminus, etaplus=etaplus,
-                  foreach=group["foreach"], maximize=group["maximize"],
-                  capturable=group["capturable"])
-        return loss
+    def _update_group(self, group, params, grads, states):
+        etaminus, etaplus = group["etas"]
+        step_size_min, step_size_max = group["step_sizes"]
+        rprop(params, grads, [s["prev"] for s in states], [s["step_size"] for s in states],
+              [s["step"] for s in states], step_size_min=step_size_min,
+              step_size_max=step_size_max, etaminus=etaminus, etaplus=etaplus,
+              foreach=group["foreach"], maximize=group["maximize"],
+              capturable=group["capturable"])
 
 
 def rprop(params: list, grads: list, prevs: list, step_sizes: list, state_steps: list,
@@ -95,14 +63,11 @@ def rprop(params: list, grads: list, prevs: list, step_sizes: list, state_steps:
           has_complex=False, *, step_size_min: float, step_size_max: float, etaminus: float,
           etaplus: float) -> None:
     """The Rprop update on ``params`` and its state (in place), functional form."""
-    _check_capturable(params, capturable)
+    check_capturable(params, capturable)
     kw = dict(step_size_min=step_size_min, step_size_max=step_size_max, etaminus=etaminus,
               etaplus=etaplus, maximize=maximize)
-    lists = [params, grads, prevs, step_sizes, state_steps]
-    if _use_foreach(foreach, params):
-        _foreach_update(_single_tensor_rprop, lists, (4,), **kw)
-    else:
-        _single_tensor_rprop(*lists, **kw)
+    _apply_update(_single_tensor_rprop, [params, grads, prevs, step_sizes, state_steps], (4,),
+                  foreach, kw)
 
 
 def _single_tensor_rprop(params, grads, prevs, step_sizes, state_steps, *, step_size_min,

@@ -4,13 +4,13 @@ from __future__ import annotations
 import numpy as np
 
 from .._tensor import _wrap
-from .optimizer import (Optimizer, _check_flags, _check_fused_dtype, _check_lr, _foreach_update,
-                        _use_foreach, _use_grad_for_differentiable, _value)
+from ._validate import check_args, check_flags, check_fused_dtype
+from .optimizer import _apply_update, _GroupwiseOptimizer, _value
 
 __all__ = ["SGD", "sgd"]
 
 
-class SGD(Optimizer):
+class SGD(_GroupwiseOptimizer):
     """Stochastic gradient descent (PyTorch's ``torch.optim.SGD``).
 
     With momentum ``mu`` the update is ``b = mu * b + (1 - dampening) * g`` (``b = g`` on
@@ -29,60 +29,43 @@ class SGD(Optimizer):
         differentiable (bool): not supported (must be False).
     """
 
+    _option_defaults = dict(nesterov=False, maximize=False, foreach=None, differentiable=False,
+                            fused=False)
+
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
                  nesterov=False, *, maximize=False, foreach=None, differentiable=False,
                  fused=None):
-        _check_lr(lr)
-        if momentum < 0.0:
-            raise ValueError(f"Invalid momentum value: {momentum}")
-        if weight_decay < 0.0:
-            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        check_args(lr, momentum=momentum, weight_decay=weight_decay, negative_only=True)
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
                         foreach=foreach, differentiable=differentiable, fused=fused)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params, defaults)
-        _check_flags(differentiable, foreach, fused)
+        check_flags(differentiable, foreach, fused)
 
-    def __setstate__(self, state):
-        super().__setstate__(state)
-        for group in self.param_groups:
-            group.setdefault("nesterov", False)
-            group.setdefault("maximize", False)
-            group.setdefault("foreach", None)
-            group.setdefault("differentiable", False)
-            group.setdefault("fused", False)
-
-    def _init_group(self, group, params, grads, momentum_buffer_list):
+    def _gather(self, group):
+        # SGD keeps no state but the momentum buffers, which the update creates on the first
+        # step (None until then): gather those, and store them back after the update
+        params, grads, momentum_buffer_list = [], [], []
         for p in group["params"]:
             if p.grad is not None:
                 if group["fused"]:
-                    _check_fused_dtype(p)
+                    check_fused_dtype(p)
                 params.append(p)
                 grads.append(p.grad)
                 if group["momentum"] != 0:
                     momentum_buffer_list.append(self.state[p].get("momentum_buffer"))
+        return params, grads, momentum_buffer_list
 
-    @_use_grad_for_differentiable
-    def step(self, closure=None):
-        """Perform one optimization step.
-
-        Args:
-            closure (Callable, optional): re-evaluates the model and returns the loss.
-        """
-        loss = self._call_closure(closure)
-        for group in self.param_groups:
-            params, grads, momentum_buffer_list = [], [], []
-            self._init_group(group, params, grads, momentum_buffer_list)
-            sgd(params, grads, momentum_buffer_list, weight_decay=group["weight_decay"],
-                momentum=group["momentum"], lr=group["lr"], dampening=group["dampening"],
-                nesterov=group["nesterov"], maximize=group["maximize"],
-                foreach=group["foreach"], fused=group["fused"])
-            if group["momentum"] != 0:
-                for p, buf in zip(params, momentum_buffer_list):
-                    self.state[p]["momentum_buffer"] = buf
-        return loss
+    def _update_group(self, group, params, grads, momentum_buffer_list):
+        sgd(params, grads, momentum_buffer_list, weight_decay=group["weight_decay"],
+            momentum=group["momentum"], lr=group["lr"], dampening=group["dampening"],
+            nesterov=group["nesterov"], maximize=group["maximize"], foreach=group["foreach"],
+            fused=group["fused"])
+        if group["momentum"] != 0:
+            for p, buf in zip(params, momentum_buffer_list):
+                self.state[p]["momentum_buffer"] = buf
 
 
 def sgd(params: list, d_p_list: list, momentum_buffer_list: list, has_sparse_grad=False,
@@ -98,12 +81,9 @@ def sgd(params: list, d_p_list: list, momentum_buffer_list: list, has_sparse_gra
         raise NotImplementedError("grad_scale/found_inf (AMP) are not supported")
     kw = dict(weight_decay=_value(weight_decay), momentum=momentum, lr=_value(lr),
               dampening=dampening, nesterov=nesterov, maximize=maximize)
-    if _use_foreach(True if fused else foreach, params):
-        # SGD does little work per element, so only really small tensors gain from batching
-        _foreach_update(_single_tensor_sgd, [params, d_p_list, momentum_buffer_list], (),
-                        alone=1024, **kw)
-    else:
-        _single_tensor_sgd(params, d_p_list, momentum_buffer_list, **kw)
+    # SGD does little work per element, so only really small tensors gain from batching
+    _apply_update(_single_tensor_sgd, [params, d_p_list, momentum_buffer_list], (),
+                  True if fused else foreach, kw, alone=1024)
 
 
 def _single_tensor_sgd(params, d_p_list, momentum_buffer_list, *, weight_decay, momentum, lr,
