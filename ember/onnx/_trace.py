@@ -382,6 +382,9 @@ def _check_constant(node, ca: Value, cb: Value):
             _mark_dyn(ca, cb)
             return
     raise TracingError(
-        f"ember.onnx.export: an input of {node.op_name} at\n  {node.where}\nwas computed from "
-        f"the model's inputs outside ember's ops (through NumPy, .tolist(), or a function "
-        f"the tracer cannot see), so the graph would freeze it to the example's value.")
+        f"ember.onnx.export: an input of {node.op_name} at\n  {node.where}\nchanges with the "
+        f"model's inputs, but ember's ops did not compute it from them: it was computed "
+        f"outside ember's ops (through NumPy, .tolist(), or a function the tracer cannot "
+        f"see), or created with a size that follows a dynamic axis and values that are not "
+        f"all equal (ember.arange(x.size(0))); the graph would freeze it to the example's "
+        f"value.")

@@ -9,23 +9,49 @@ back into zeros of x's shape, adding where an advanced index repeats an element.
 Two places where PyTorch and NumPy read an index differently are translated: integers next
 to tensor indices are applied first as ``select`` (``split_int_index``), and a short list
 holding sequences or tensors is a tuple of indices (``x[[[0, 1], [1, 0]]]``).
+
+Index tensors are inputs of the op. Reading ``x[i]`` does not turn an index tensor ``i`` into
+an array up front: ``normalize_index`` leaves a placeholder (``_Slot``) where it goes and
+hands the tensor over, and ``GetItem.apply(x, *index_tensors, index=template, basic=False)``
+puts the arrays back in the placeholders' places when its forward runs. The index is thereby
+an input of the recorded op, like ``gather``'s, so ember.onnx's tracer sees an index the
+model computed (or received) and exports it as a graph tensor (Gather/GatherND) rather than
+freezing the example's values. Index tensors are not differentiable: GetItem records only
+``x``'s edge, so ``grad_fn.next_functions`` matches PyTorch's. Basic indices have no tensors,
+so a view is still replayed from its base by ``cls.apply(base, index=..., basic=True)``.
+
+Writes (``x[i] = v``) still read index tensors as arrays: the in-place machinery
+(``ember.ops.inplace``) keeps NumPy indices, and ember.onnx cannot export a partial write
+anyway, so a traced index there is refused with a TracingError naming the line. A boolean
+mask computed from the inputs is refused the same way on reading: the size of ``x[mask]``
+depends on the mask's values, which an exported graph cannot fix ahead of time.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .._tensor import _trace_check
+from .._tensor import _TRACE_HOOK, _trace_check
 from ._op import Op, Tensor
 from .inplace import check_inplace_allowed, inplace_update
 
-__all__ = ["getitem", "setitem", "getitem_normalized", "normalize_index"]
+__all__ = ["getitem", "getitem_normalized", "normalize_index", "setitem"]
 
 _BASIC = (int, slice, type(None), type(Ellipsis))
 
 
+# what ember.onnx's TracingError names when a traced tensor is read as an index array
+_WRITE_WHAT = ("ember.Tensor.__setitem__ (x[index] = value, index_put_) with an index tensor "
+               "computed from the inputs (a partial in-place write: use ember.where, "
+               "masked_fill or scatter out of place)")
+_MASK_WHAT = ("data-dependent indexing x[mask] with a boolean mask (its result's size "
+              "depends on the mask's values; ember.where(mask, x, other) or "
+              "x.masked_fill(~mask, value) keep the shape)")
+
+
 def _index_array(x, what="index"):
+    """An index item as a NumPy array (the write path, and lists/arrays on the read path)."""
     if isinstance(x, Tensor):
-        _trace_check("index", x)          # ember.onnx refuses indices computed from inputs
+        _trace_check(_WRITE_WHAT, x)      # ember.onnx refuses a write at a traced index
     arr = x._data if isinstance(x, Tensor) else np.asarray(x)
     kind = arr.dtype.kind
     if kind == "b":
@@ -42,30 +68,116 @@ def _index_array(x, what="index"):
 NP_NAME = {"f": "float", "c": "complex"}
 
 
-def normalize_index(index):
-    """Return ``(numpy_index, is_basic)``."""
-    if isinstance(index, (bool, np.bool_)):       # (before int: bool is an int subclass)
-        return bool(index), False
-    if isinstance(index, _BASIC):
-        if type(index) is slice and index.step is not None and _step(index.step) <= 0:
-            raise ValueError("step must be greater than zero")
-        return _fix_int(index), True
-    if isinstance(index, Tensor):
-        arr = _index_array(index)
-        if arr.dtype == np.uint8:
-            arr = arr.astype(bool)
-        return arr, False
-    if isinstance(index, tuple):
+class _Slot:
+    """The place of an index tensor in an index template (see the module docstring).
+
+    ``mask``: a boolean (or uint8) mask; ``array``: not 0-d; ``int0``: a 0-d integer tensor,
+    which PyTorch applies like an int (``split_int_index``); ``conv``: None, or how
+    ``_fill`` turns the tensor's array into a NumPy index (uint8 to bool, other unsigned
+    integers to intp). One shared instance per combination (``_SLOTS``)."""
+
+    __slots__ = ("array", "conv", "int0", "mask")
+
+    def __init__(self, mask: bool, array: bool, conv):
+        self.mask = mask
+        self.array = array
+        self.int0 = not mask and not array
+        self.conv = conv
+
+    def __repr__(self):
+        return f"<{'' if self.array else '0-d '}{'mask' if self.mask else 'integer'} tensor>"
+
+
+def _to_bool(a):
+    return a.astype(bool)
+
+
+def _to_intp(a):
+    return a.astype(np.intp)
+
+
+_SLOTS = {(m, nd, c): _Slot(m, nd, c) for m, c in ((False, None), (True, None),
+                                                   (True, _to_bool), (False, _to_intp))
+          for nd in (False, True)}
+_INT_SLOT = _SLOTS[False, True, None]       # the common case: an n-d signed integer tensor
+_INT0_SLOT = _SLOTS[False, False, None]
+_MASK_SLOT = _SLOTS[True, True, None]
+_MASK0_SLOT = _SLOTS[True, False, None]
+
+
+def _slot(t: Tensor) -> _Slot:
+    """Check index tensor ``t`` and return its placeholder. A boolean (or uint8) mask that
+    ember.onnx is tracing from the inputs is refused here, naming the model's line."""
+    data = t._data
+    dt = data.dtype
+    kind = dt.kind
+    if kind == "i":
+        return _INT_SLOT if data.ndim else _INT0_SLOT
+    if kind == "b":
+        if _TRACE_HOOK[0] is not None:
+            _trace_check(_MASK_WHAT, t)
+        return _MASK_SLOT if data.ndim else _MASK0_SLOT
+    if kind == "u":
+        mask = dt == np.uint8
+        conv = _to_bool if mask else _to_intp
+        if mask and _TRACE_HOOK[0] is not None:
+            _trace_check(_MASK_WHAT, t)
+    else:
+        raise IndexError(f"tensors used as indices must be long, int, byte or bool tensors "
+                         f"(got {NP_NAME.get(kind, str(dt))})")
+    return _SLOTS[mask, data.ndim > 0, conv]
+
+
+def _fill(template, arrays):
+    """``template`` with the index arrays put in the places of its placeholders, in order
+    (a plain loop: the cheapest form for the usual one or two tensors)."""
+    if type(template) is _Slot:
+        a = arrays[0]
+        return a if template.conv is None else template.conv(a)
+    out = []
+    k = 0
+    for i in template:
+        if type(i) is _Slot:
+            a = arrays[k]
+            k += 1
+            out.append(a if i.conv is None else i.conv(a))
+        else:
+            out.append(i)
+    return tuple(out)
+
+
+def normalize_index(index, tensors=None):
+    """Return ``(numpy_index, is_basic)``.
+
+    With a list ``tensors`` (the read path), index tensors are not read: each is appended
+    to ``tensors`` and a ``_Slot`` takes its place in the returned index (a template that
+    ``_fill`` completes). Without it, they become arrays.
+
+    The usual items (ints, slices, None, Ellipsis, tensors) are recognised by their exact
+    type first; anything else goes through the general checks below them."""
+    t = type(index)
+    if t is int:
+        return index, True
+    if t is slice:
+        return _fix_slice(index), True
+    if t is tuple:
         out, basic = [], True
         for i in index:
-            if isinstance(i, (bool, np.bool_)):
+            ti = type(i)
+            if ti is int or i is None or i is Ellipsis:
+                out.append(i)
+            elif ti is slice:
+                out.append(_fix_slice(i))
+            elif tensors is not None and isinstance(i, Tensor):
+                out.append(_slot(i))
+                tensors.append(i)
+                basic = False
+            elif isinstance(i, (bool, np.bool_)):     # (before int: bool is an int subclass)
                 out.append(bool(i))
                 basic = False
-            elif isinstance(i, _BASIC):
-                if type(i) is slice and i.step is not None and _step(i.step) <= 0:
-                    raise ValueError("step must be greater than zero")
-                out.append(_fix_int(i))
-            elif isinstance(i, (np.integer,)):
+            elif isinstance(i, int):
+                out.append(i)
+            elif isinstance(i, np.integer):
                 out.append(int(i))
             else:
                 arr = _index_array(i)
@@ -74,13 +186,40 @@ def normalize_index(index):
                 out.append(arr)
                 basic = False
         return tuple(out), basic
+    if tensors is not None and isinstance(index, Tensor):
+        tensors.append(index)
+        return _slot(index), False
+    if t is list:
+        return _normalize_list(index, tensors)
+    return _normalize_other(index, tensors)
+
+
+def _normalize_list(index, tensors):
+    # PyTorch (like old NumPy) reads a short list holding tensors, sequences, slices,
+    # None or Ellipsis as a tuple of indices: x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]]
+    if len(index) < 32 and any(isinstance(i, (slice, type(None), type(Ellipsis), Tensor,
+                                              list, tuple, np.ndarray)) for i in index):
+        return normalize_index(tuple(index), tensors)
+    arr = _index_array(index)
+    return (arr.astype(bool) if arr.dtype == np.uint8 else arr), False
+
+
+def _normalize_other(index, tensors):
+    """``normalize_index`` for the less common forms (and the write path's tensors)."""
+    if isinstance(index, (bool, np.bool_)):       # (before int: bool is an int subclass)
+        return bool(index), False
+    if isinstance(index, _BASIC):
+        return _fix_int(index), True
+    if isinstance(index, Tensor):
+        arr = _index_array(index)
+        if arr.dtype == np.uint8:
+            arr = arr.astype(bool)
+        return arr, False
+    if isinstance(index, tuple):                  # a tuple subclass (a namedtuple)
+        return normalize_index(tuple(index), tensors)
     if isinstance(index, (list, np.ndarray)):
-        # PyTorch (like old NumPy) reads a short list holding tensors, sequences, slices,
-        # None or Ellipsis as a tuple of indices: x[[[0, 1], [1, 0]]] is x[[0, 1], [1, 0]]
-        if isinstance(index, list) and len(index) < 32 and any(
-                isinstance(i, (slice, type(None), type(Ellipsis), Tensor, list, tuple,
-                               np.ndarray)) for i in index):
-            return normalize_index(tuple(index))
+        if isinstance(index, list):
+            return _normalize_list(index, tensors)
         arr = _index_array(index)
         return (arr.astype(bool) if arr.dtype == np.uint8 else arr), False
     if isinstance(index, np.integer):
@@ -89,13 +228,24 @@ def normalize_index(index):
                      f"Variables are valid indices (got {type(index).__name__})")
 
 
-def _step(s):
-    return int(s)
+def _fix_slice(s: slice) -> slice:
+    """``s`` with a positive step checked and its bounds made Python ints (``s`` itself
+    when they already are, the usual case)."""
+    start, stop, step = s.start, s.stop, s.step
+    if step is not None:
+        if type(step) is not int:
+            step = int(step)
+        if step <= 0:
+            raise ValueError("step must be greater than zero")
+    if (start is None or type(start) is int) and (stop is None or type(stop) is int) and \
+            step is s.step:
+        return s
+    return slice(_as_int(start), _as_int(stop), step)
 
 
 def _fix_int(i):
     if type(i) is slice:
-        return slice(_as_int(i.start), _as_int(i.stop), _as_int(i.step))
+        return _fix_slice(i)
     return i
 
 
@@ -106,9 +256,15 @@ def _as_int(v):
 
 
 class GetItem(Op):
-    """``x[index]``: a view for basic indices, a copy for advanced ones."""
+    """``x[index]``: a view for basic indices, a copy for advanced ones.
 
-    def forward(self, x, index, basic):
+    ``index`` is a NumPy index, or a template whose ``_Slot`` placeholders take the index
+    tensors given as inputs after ``x`` (``GetItem.apply(x, i, index=(slice(None), slot),
+    basic=False)`` is ``x[:, i]``). Forward stores the completed index on ``self.index``."""
+
+    def forward(self, x, *arrays, index, basic):
+        if arrays:
+            index = _fill(index, arrays)
         self.index = index
         self.basic = basic
         self.in_shape = x.shape
@@ -117,6 +273,10 @@ class GetItem(Op):
             return x[index]
         except IndexError as e:
             raise IndexError(_index_error(e, x.shape, index)) from None
+
+    def _record(self, inputs, outs):
+        # index tensors are not differentiable: only x gets an edge, as in PyTorch
+        Op._record(self, inputs[:1] if len(inputs) > 1 else inputs, outs)
 
     def backward(self, grad):
         return IndexBackward.apply(grad, shape=self.in_shape, index=self.index,
@@ -204,9 +364,10 @@ def split_int_index(idx):
     for i in idx:
         if isinstance(i, bool):
             return None
-        if isinstance(i, np.ndarray) and i.ndim > 0:
+        if isinstance(i, np.ndarray) and i.ndim > 0 or type(i) is _Slot and i.array:
             has_arr = True
-        elif type(i) is int or isinstance(i, np.ndarray) and i.dtype.kind in "iu":
+        elif type(i) is int or isinstance(i, np.ndarray) and i.dtype.kind in "iu" or \
+                type(i) is _Slot and i.int0:
             has_int = True
     if not (has_int and has_arr):
         return None
@@ -215,7 +376,9 @@ def split_int_index(idx):
         if type(i) is int or isinstance(i, np.ndarray) and i.ndim == 0 and \
                 i.dtype.kind in "iu":
             basic.append(int(i))
-        elif isinstance(i, np.ndarray):
+        elif type(i) is _Slot and i.int0:     # a 0-d tensor stays a tensor (see getitem)
+            basic.append(i)
+        elif isinstance(i, (np.ndarray, _Slot)):
             basic.append(slice(None))
             adv.append(i)
         elif i is None:
@@ -228,14 +391,33 @@ def split_int_index(idx):
 
 
 def getitem(input: Tensor, index) -> Tensor:
-    """``input[index]`` (see the module docstring)."""
-    idx, basic = normalize_index(index)
-    if not basic:
-        parts = split_int_index(idx)
-        if parts is not None:
-            view = GetItem.apply(input, index=parts[0], basic=True)
-            return GetItem.apply(view, index=parts[1], basic=False)
-    return GetItem.apply(input, index=idx, basic=basic)
+    """``input[index]`` (see the module docstring): index tensors are inputs of GetItem.
+
+    When integers select before tensor indices (``split_int_index``), the first GetItem
+    takes the integers; a 0-d integer tensor among them stays a tensor input (so that a
+    traced one is exported, not frozen), which makes that first step an advanced-index copy
+    instead of a view: the values and gradients are the same, and the result is a copy
+    either way."""
+    if type(index) is Tensor:                           # x[i], the usual tensor index
+        return GetItem.apply(input, index, index=_slot(index), basic=False)
+    tensors = []
+    idx, basic = normalize_index(index, tensors)
+    if basic:
+        return GetItem.apply(input, index=idx, basic=True)
+    parts = split_int_index(idx)
+    if parts is None:
+        if tensors:
+            return GetItem.apply(input, *tensors, index=idx, basic=False)
+        return GetItem.apply(input, index=idx, basic=False)     # (lists, arrays)
+    if not tensors:
+        view = GetItem.apply(input, index=parts[0], basic=True)
+        return GetItem.apply(view, index=parts[1], basic=False)
+    # hand each tensor to the step whose template holds its placeholder (order is kept)
+    first, rest = [], []
+    for item, t in zip((i for i in idx if type(i) is _Slot), tensors):
+        (first if item.int0 else rest).append(t)
+    view = GetItem.apply(input, *first, index=parts[0], basic=not first)
+    return GetItem.apply(view, *rest, index=parts[1], basic=False)
 
 
 def _is_basic(i):

@@ -1,7 +1,9 @@
 """ONNX export of indexing (ember/onnx/converters/indexing.py): ``x[index]`` in its basic and
 advanced forms, gather/scatter/index_*/masked_*/take/put, compared with onnxruntime on
 float32 and int64 data at opset 13 and the default opset, plus dynamic batch sizes (traced at
-2, run at 5) and the refusals."""
+2, run at 5), ``x[i]`` with index tensors that are model inputs or computed from them (run with
+other index values and sizes), and the refusals (boolean masks computed from the inputs, writes
+at a traced index)."""
 from __future__ import annotations
 
 import numpy as np
@@ -193,12 +195,27 @@ def test_slice_bound_computed_from_a_dynamic_size_is_refused(tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
-def test_data_dependent_mask_is_refused(tmp_path):
+MASK_X = np.array([[1.0, -0.1, 3.0], [-4.0, 5.0, -0.1]], dtype=np.float32)
+
+
+@pytest.mark.parametrize("fn", [lambda x: x[x.gt(0)], lambda x: x[:, x[0].gt(0)],
+                                lambda x: x[x.gt(0).to(ember.uint8)]],
+                         ids=["mask", "mask_dim", "uint8_mask"])
+def test_data_dependent_mask_is_refused(fn, tmp_path):
     """x[x > 0] has a size that depends on the data: the export refuses it, naming the
-    line (a tensor computed from the inputs used as an index)."""
-    x = ember.from_numpy(np.array([[1.0, -0.1, 3.0], [-4.0, 5.0, -0.1]], dtype=np.float32))
-    with pytest.raises(ember.onnx.TracingError, match=r"used as an index(.|\n)*test_convert"):
-        _export(lambda x: x[x.gt(0)], x, tmp_path, dynamic=False)
+    line (a boolean mask computed from the inputs used as an index)."""
+    with pytest.raises(ember.onnx.TracingError,
+                       match=r"boolean mask(.|\n)*test_convert_indexing.py:\d+: .*x\.gt"):
+        _export(fn, ember.from_numpy(MASK_X), tmp_path, dynamic=False)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_data_dependent_mask_with_frozen_control_flow_is_refused(tmp_path):
+    """freeze_control_flow=True lets the mask through the tracer; the converter still
+    refuses it (the output's size would be frozen)."""
+    with pytest.raises(ember.onnx.OnnxExporterError, match=r"GetItem at(.|\n)*boolean mask"):
+        ember.onnx.export(Fn(lambda x: x[x.gt(0)]), ember.from_numpy(MASK_X),
+                          str(tmp_path / "m.onnx"), freeze_control_flow=True)
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -261,10 +278,147 @@ def test_index_given_as_input(name, opset, tmp_path):
     assert "i" in used
 
 
-def test_getitem_index_given_as_input_is_refused(tmp_path):
-    """x[i] with an index tensor computed from the inputs is refused, naming the line (the
-    index is read as an array before GetItem records it; a constant index exports)."""
-    x, i = ember.randn(4, 3), ember.tensor([0, 2, 1])
-    with pytest.raises(ember.onnx.TracingError, match=r"used as an index(.|\n)*x\[i\]"):
-        ember.onnx.export(Lookup(lambda t, x, i: x[i]), (x, i), str(tmp_path / "m.onnx"))
+# -- x[i] with index tensors the model receives or computes --------------------------------------
+
+def _ints(rng, high, shape, dtype=np.int64, low=None):
+    low = -high if low is None else low
+    return ember.from_numpy(rng.integers(low, high, shape).astype(dtype))
+
+
+# name: (fn(x, *indices), x shape, [(index bound, index shape, dtype)])
+TRACED_GETITEM = {
+    "x[i]": (lambda x, i: x[i], (4, 3), [(4, (5,), np.int64)]),
+    "x[:, i]": (lambda x, i: x[:, i], (2, 5, 3), [(5, (4,), np.int64)]),
+    "x[..., i]": (lambda x, i: x[..., i], (2, 3, 4), [(4, (3,), np.int64)]),
+    "x[i, j]": (lambda x, i, j: x[i, j], (4, 5, 2), [(4, (3,), np.int64), (5, (3,), np.int64)]),
+    "x[:, i, j]": (lambda x, i, j: x[:, i, j], (2, 4, 5),
+                   [(4, (3,), np.int64), (5, (3,), np.int64)]),
+    "x[i, :, j]": (lambda x, i, j: x[i, :, j], (4, 2, 5),
+                   [(4, (3,), np.int64), (5, (3,), np.int64)]),
+    "x[i_2d]": (lambda x, i: x[i], (4, 3), [(4, (2, 3), np.int64)]),
+    "x[i32]": (lambda x, i: x[:, i], (2, 4), [(4, (3,), np.int32)]),
+    "x[i, j] broadcast": (lambda x, i, j: x[i[:, None], j], (4, 5),
+                          [(4, (3,), np.int64), (5, (2,), np.int64)]),
+    "x[i, list]": (lambda x, i: x[i, [0, 2, 1]], (4, 3), [(4, (3,), np.int64)]),
+    "x[1, :, i]": (lambda x, i: x[1, :, i], (3, 2, 4), [(4, (3,), np.int64)]),
+    "x[i0]": (lambda x, i: x[i], (4, 3), [(4, (), np.int64)]),
+    "x[i0, :, j]": (lambda x, i, j: x[i, :, j], (3, 2, 4), [(3, (), np.int64),
+                                                             (4, (2,), np.int64)]),
+    "x[i, None]": (lambda x, i: x[i, None, 1:], (4, 3), [(4, (2,), np.int64)]),
+}
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", sorted(TRACED_GETITEM))
+def test_getitem_index_given_as_input(name, opset, tmp_path):
+    """x[i] with index tensors that are model inputs: the index stays a graph input, and
+    onnxruntime agrees with ember for other index values (negative ones included)."""
+    fn, shape, specs = TRACED_GETITEM[name]
+    rng = np.random.default_rng(1)
+
+    def inputs():
+        return (ember.randn(*shape),) + tuple(_ints(rng, n, s, dt) for n, s, dt in specs)
+    proto = check_export(Fn(fn), inputs(), tmp_path, opset=opset, other=inputs(),
+                         input_names=["x"] + [f"i{k}" for k in range(len(specs))])
+    used = {i for n in proto.graph.node for i in n.input}
+    assert {f"i{k}" for k in range(len(specs))} <= used
+
+
+# name: (fn, (x shape, other x shape), x dynamic axes,
+#        [(index bound, index shape, other index shape, index dynamic axes)])
+DYNAMIC_INDEX = {
+    "x[i] batch of indices": (lambda x, i: x[i], ((4, 3), (4, 3)), {},
+                              [(4, (2,), (5,), {0: "n"})]),
+    "x[:, i] dynamic x": (lambda x, i: x[:, i], ((2, 4, 3), (5, 4, 3)), {0: "b"},
+                          [(4, (3,), (3,), {})]),
+    "x[:, i] both": (lambda x, i: x[:, i], ((2, 4), (5, 4)), {0: "b"},
+                     [(4, (3,), (6,), {0: "n"})]),
+    "x[i, j]": (lambda x, i, j: x[i, j], ((3, 4, 2), (3, 4, 5)), {2: "c"},
+                [(3, (2,), (6,), {0: "n"}), (4, (2,), (6,), {0: "n"})]),
+    "x[i, j] broadcast": (lambda x, i, j: x[i[:, None], j], ((3, 4), (3, 4)), {},
+                          [(3, (2,), (4,), {0: "n"}), (4, (3,), (5,), {0: "m"})]),
+    "x[:, i, j] dynamic batch": (lambda x, i, j: x[:, i, j], ((2, 3, 4), (6, 3, 4)), {0: "b"},
+                                 [(3, (2,), (2,), {}), (4, (2,), (2,), {})]),
+}
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", sorted(DYNAMIC_INDEX))
+def test_getitem_index_given_as_input_dynamic(name, opset, tmp_path):
+    """Index tensors and indexed tensors with dynamic axes: traced at one size, run at
+    another (the number of indices, the batch, or both)."""
+    fn, x_shapes, x_axes, specs = DYNAMIC_INDEX[name]
+    rng = np.random.default_rng(2)
+    names = ["x"] + [f"i{k}" for k in range(len(specs))]
+
+    def inputs(which):
+        return (ember.randn(*x_shapes[which]),) + tuple(
+            _ints(rng, bound, shapes[which]) for bound, *shapes, _ in specs)
+    axes = {n: a for n, a in zip(names, [x_axes] + [spec[-1] for spec in specs]) if a}
+    check_export(Fn(fn), inputs(0), tmp_path, opset=opset, other=inputs(1),
+                 input_names=names, dynamic_axes=axes)
+
+
+COMPUTED_INDEX = {
+    "argmax": lambda x: x[:, x[0].argmax()],
+    "argmax_rows": lambda x: x[ember.tensor([0, 1, 2]), x.argmax(1)],
+    "argsort": lambda x: x[x[:, 0].argsort()],
+    "topk": lambda x: x[:, x.sum(0).topk(2).indices] * 2,
+    "remainder": lambda x: x[:, (x[0] * 10).long().remainder(4)],
+}
+
+
+@pytest.mark.parametrize("opset", OPSETS)
+@pytest.mark.parametrize("name", sorted(COMPUTED_INDEX))
+def test_getitem_index_computed_from_input(name, opset, tmp_path):
+    """An index the model computes from its input is part of the graph: other input values
+    give other rows."""
+    x = ember.randn(3, 4)
+    proto = check_export(Fn(COMPUTED_INDEX[name]), x, tmp_path, opset=opset,
+                         other=ember.randn(3, 4))
+    assert {"Gather", "GatherND"} & set(op_types(proto))
+
+
+def test_getitem_index_tensor_forms(tmp_path):
+    """x[i] is a Gather and x[i, j] a GatherND on the index inputs; a constant index tensor
+    is an initializer, as a list is."""
+    x, i, j = ember.randn(4, 5), ember.tensor([3, 0, -1]), ember.tensor([1, 1, 4])
+    proto = check_export(Fn(lambda x, i: x[i]), (x, i), tmp_path, input_names=["x", "i"])
+    assert op_types(proto) == ["Gather"] and proto.graph.node[0].input[1] == "i"
+    proto = check_export(Fn(lambda x, i, j: x[i, j]), (x, i, j), tmp_path)
+    assert op_types(proto) == ["Unsqueeze", "Unsqueeze", "Concat", "GatherND"]
+    proto = check_export(Fn(lambda x: x[:, T([1, 0])]), x, tmp_path)
+    assert op_types(proto) == ["Gather"] and len(proto.graph.input) == 1
+
+
+def test_getitem_table_lookup(tmp_path):
+    """A buffer indexed by a model input (an embedding-like lookup): the index is an input,
+    the table an initializer."""
+    rng = np.random.default_rng(3)
+    proto = check_export(Lookup(lambda t, x, i: t[i] + x[0, :6]), (ember.randn(2, 6),
+                         _ints(rng, 4, (3,), low=0)), tmp_path,
+                         other=(ember.randn(2, 6), _ints(rng, 4, (3,), low=0)))
+    assert "table" in {t.name for t in proto.graph.initializer}
+
+
+def test_getitem_index_tensor_errors_are_unchanged():
+    """The index tensor input does not change ember's own errors and their messages."""
+    x = ember.randn(4, 3)
+    with pytest.raises(IndexError, match="index 7 is out of bounds for dimension 0 with size 4"):
+        x[ember.tensor([0, 7])]
+    with pytest.raises(IndexError, match="tensors used as indices must be long, int, byte or "
+                                         "bool tensors"):
+        x[ember.tensor([0.0])]
+
+
+def test_setitem_at_an_index_from_the_inputs_is_refused(tmp_path):
+    """A partial write at a traced index still reads the index in NumPy: refused, naming the
+    line."""
+    def fn(t, x, i):
+        y = t.clone()
+        y[i] = 0.0
+        return y
+    with pytest.raises(ember.onnx.TracingError, match=r"__setitem__(.|\n)*y\[i\] = 0"):
+        ember.onnx.export(Lookup(fn), (ember.randn(4, 3), ember.tensor([0, 2])),
+                          str(tmp_path / "m.onnx"))
     assert not (tmp_path / "m.onnx").exists()

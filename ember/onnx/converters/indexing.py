@@ -10,13 +10,16 @@ GetItem, basic    ints, slices (any step), None and Ellipsis: one Slice over eve
                   axes; a bound that was computed from a dynamic size (``x[:x.size(0) - 1]``)
                   is recognised from the two traces and written relative to the end, or from
                   ``ctx.dim``; one that cannot be is refused.
-GetItem, advanced integer arrays (after the basic part, as NumPy applies them): one array is a
-                  Gather on its axis; several are broadcast and stacked into one index for a
-                  GatherND over the indexed axes moved to the front, with the result's broadcast
-                  dims moved back where NumPy puts them (in place when the indexed axes are
-                  adjacent in the index, first otherwise). A constant boolean mask becomes the
-                  integer arrays of its True positions; a mask computed from the inputs would
-                  give a data-dependent shape and is refused.
+GetItem, advanced integer arrays and index tensors (after the basic part, as NumPy applies
+                  them): one is a Gather on its axis; several are broadcast and stacked into one
+                  index for a GatherND over the indexed axes moved to the front, with the
+                  result's broadcast dims moved back where NumPy puts them (in place when the
+                  indexed axes are adjacent in the index, first otherwise). Index tensors the
+                  model computes or receives are graph tensors (cast to int64; several of
+                  different or dynamic shapes broadcast at run time with Add + Shape + Expand).
+                  A constant boolean mask becomes the integer arrays of its True positions; a
+                  mask computed from the inputs would give a data-dependent shape and is
+                  refused (ember.ops.index refuses it while tracing, naming the line).
 IndexSelect       Gather(axis=dim) (a 0-d index reshaped to 1-d: the dimension stays).
 Gather            (gather, take_along_dim) GatherElements(axis=dim).
 Take              Gather of the input reshaped to 1-d (negative indices count from the end in
@@ -37,19 +40,22 @@ MaskedFill        Where(mask, value, x); the constant mask is shrunk to size 1 a
 MaskedSelect      Gather of the flat positions of the (constant) mask.
 ================  ==============================================================================
 
-Index tensors and masks: ``gather``, ``take``, ``scatter``, ``scatter_add``,
+Index tensors and masks: ``x[index]``, ``gather``, ``take``, ``scatter``, ``scatter_add``,
 ``index_select`` and ``masked_fill`` pass their index or mask to the op as an input, so one
-the model computes (or receives) stays a tensor of the graph. The others (``x[index]``,
-``index_copy``, ``index_put``, ``put``, ``masked_scatter``, ...) read it as an array when
-called, so in the graph it is a constant: those ops refuse a traced one while exporting
-(``x[index]`` does not yet, see ``test_getitem_index_given_as_input``), and a constant index
-whose size changed between the two traces is refused here.
+the model computes (or receives) stays a tensor of the graph. For ``x[index]`` the inputs
+after ``x`` are the index tensors and the ``index`` parameter is a template holding a
+placeholder (``ember.ops.index._Slot``) where each goes; ``_getitem_items`` puts them back,
+a constant one as its array (so constant indices export exactly as lists do). The others
+(``index_copy``, ``index_put``, ``put``, ``masked_scatter``, ``x[index] = v``, ...) read
+the index as an array when called, so in the graph it is a constant: those ops refuse a
+traced one while exporting, and a constant index whose size changed between the two traces
+is refused here.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ...ops.index import GetItem
+from ...ops.index import GetItem, _Slot
 from ...ops.indexing import (
     Gather,
     IndexAddZeros,
@@ -98,6 +104,11 @@ def _is_array(item) -> bool:
     return isinstance(item, (np.ndarray, Value))
 
 
+def _is_mask(item) -> bool:
+    """A boolean mask (uint8 counts as one, as in ``x[index]``)."""
+    return item.dtype == np.bool_ or item.dtype == np.uint8
+
+
 def _index_name(ctx, item, dtype=np.int64) -> str:
     """The ONNX name of an index: a constant for an array, the (cast) graph value for a
     traced one."""
@@ -115,7 +126,7 @@ def _consumed(item) -> int:
     """How many dimensions of the indexed tensor ``item`` uses up."""
     if item is None or item is Ellipsis or isinstance(item, (bool, np.bool_)):
         return 0
-    if _is_array(item) and item.dtype == np.bool_:
+    if _is_array(item) and _is_mask(item):
         return len(item.shape)
     return 1
 
@@ -241,7 +252,7 @@ def _normalize_advanced(ctx, node, items):
                 refuse(ctx, node, "indexes with a boolean scalar (x[True], x[False]) next "
                        "to other tensor indices, which is not supported.")
             norm.append(None)                  # x[True] adds a dimension of size 1
-        elif isinstance(it, Value) and it.dtype == np.bool_:
+        elif isinstance(it, Value) and _is_mask(it):
             refuse(ctx, node, "indexes with a boolean mask computed from the model's inputs "
                    "(x[mask]): the result's size depends on the data, which the exported "
                    "graph cannot fix ahead of time. Use ember.where(mask, x, other) or "
@@ -269,15 +280,7 @@ def _advanced(ctx, node, x: Value, items):
     # the axes of the basic part's result: one per item (no ints are left), then the rest
     expanded = _expand_ellipsis(norm, len(x.shape))
     kept = [k for k, it in enumerate(expanded) if _is_array(it)]
-    if all(isinstance(a, np.ndarray) for a in arrays):
-        nb = np.broadcast(*arrays).ndim if len(arrays) > 1 else arrays[0].ndim
-    else:
-        shapes = {tuple(a.shape) for a in arrays}
-        if len(arrays) > 1 and (len(shapes) != 1 or
-                                any(isinstance(a, Value) and a.dyn for a in arrays)):
-            refuse(ctx, node, "indexes with several tensors computed from the inputs whose "
-                   "shapes differ or follow dynamic axes; broadcast them to one shape first.")
-        nb = len(shapes.pop())
+    nb = len(np.broadcast_shapes(*[tuple(a.shape) for a in arrays]))
     rank = len(node.outputs[0].shape) - nb + len(arrays)      # of the basic part's result
     rest = [i for i in range(rank) if i not in kept]
     first = kept[0]
@@ -291,8 +294,8 @@ def _advanced(ctx, node, x: Value, items):
     if all(isinstance(a, np.ndarray) for a in arrays):
         index = const(ctx, np.stack(np.broadcast_arrays(*arrays), axis=-1).astype(np.int64))
     else:
-        index = ctx.emit("Concat", [ctx.unsqueeze(_index_name(ctx, a), [-1]) for a in arrays],
-                         axis=-1)
+        index = ctx.emit("Concat", [ctx.unsqueeze(n, [-1])
+                                    for n in _broadcast_indices(ctx, arrays)], axis=-1)
     if kept + rest != list(range(rank)):
         y = ctx.emit("Transpose", [y], perm=kept + rest)
     res = ctx.emit("GatherND", [y, index])
@@ -301,6 +304,22 @@ def _advanced(ctx, node, x: Value, items):
                [nb + i for i in range(first, len(rest))]
         res = ctx.emit("Transpose", [res], perm=perm)
     return res
+
+
+def _broadcast_indices(ctx, arrays) -> list:
+    """The int64 names of index ``arrays`` (graph tensors and constants), broadcast to one
+    shape. Equal static shapes need nothing; otherwise the common shape is taken at run time
+    from their sum (Add broadcasts both ways) and each is Expanded to it, so index tensors
+    whose sizes follow dynamic axes broadcast as they do in ember."""
+    names = [_index_name(ctx, a) for a in arrays]
+    if len({tuple(a.shape) for a in arrays}) == 1 and \
+            not any(isinstance(a, Value) and a.dyn for a in arrays):
+        return names
+    total = names[0]
+    for n in names[1:]:
+        total = ctx.emit("Add", [total, n])
+    shape = ctx.emit("Shape", [total])
+    return [ctx.emit("Expand", [n, shape]) for n in names]
 
 
 def _check_constant_index(ctx, node, arrays, dims):
@@ -318,11 +337,34 @@ def _check_constant_index(ctx, node, arrays, dims):
            "with a constant tensor.")
 
 
+def _index_input(v):
+    """An index tensor input of GetItem as an index item: a constant of fixed shape as its
+    array (uint8 a mask, other unsigned integers intp, as ``ember.ops.index._fill`` does), a
+    traced one (or a constant whose shape follows the dynamic axes) as its ``Value``."""
+    if not isinstance(v, Value):
+        v = np.asarray(v)
+    elif v.const is None or v.dyn:
+        return v
+    else:
+        v = v.const
+    if v.dtype == np.uint8:
+        return v.astype(bool)
+    return v.astype(np.intp) if v.dtype.kind == "u" else v
+
+
+def _getitem_items(node) -> list:
+    """The index of a GetItem node as a list of items, with the index tensors (the node's
+    inputs after ``x``) in the places of the template's placeholders."""
+    index = _param(node, "index")
+    items = list(index) if isinstance(index, tuple) else [index]
+    tensors = iter(node.inputs[1:])
+    return [_index_input(next(tensors)) if type(i) is _Slot else i for i in items]
+
+
 @converter(GetItem)
 def getitem(ctx, node):
     x = node.inputs[0]
-    index = _param(node, "index")
-    items = list(index) if isinstance(index, tuple) else [index]
+    items = _getitem_items(node)
     if any(_is_array(i) or _scalar_bool(i) for i in items):
         y = _advanced(ctx, node, x, items)
     else:
